@@ -1,0 +1,263 @@
+"""The Liandong application: its methods are the command API of the domain.
+
+Persistence is chosen by environment, as eventsourcing does it:
+PERSISTENCE_MODULE=eventsourcing.popo (in memory), eventsourcing.sqlite (the
+embedded default) or eventsourcing.postgres (production).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Mapper
+
+from domain.actions import Action
+from domain.case import Case, check_uscc
+from domain.commands import (
+    ArbitrateDispute,
+    CaseCommand,
+    Command,
+    CorrectRecord,
+    LaunchJointEnforcement,
+    ListEnterprise,
+    OrderCommand,
+    RaiseDispute,
+    RecordPatrol,
+)
+from domain.errors import (
+    ConcurrencyConflict,
+    DuplicateListing,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+from domain.events import CaseEvent
+from domain.indexes import UsccIndex, uscc_index_id
+from domain.patrol import Patrol
+from domain.records import EnterpriseDetails
+from domain.transcoding import OrjsonTranscoder, PydanticMapper
+from domain.units import UnitsRegistry, default_registry
+from domain.values import Actor
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command recorded: the aggregate, its new version, the log position reached
+    (for read-your-writes), and the ids of anything it created."""
+
+    aggregate_id: UUID
+    version: int
+    position: int
+    events: int
+    created: dict[str, Any] = field(default_factory=dict)
+
+
+class Liandong(Application[UUID]):
+    name = "liandong"
+    env: Mapping[str, str] = {  # type: ignore[misc]
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": ".data/liandong-events.sqlite",
+    }
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        units: UnitsRegistry | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(env)
+        self.units = units or default_registry()
+        self.clock = clock
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return cast(Mapper[UUID], PydanticMapper(transcoder=OrjsonTranscoder()))
+
+    # ------------------------------------------------------------ commands
+
+    def handle(self, actor: Actor, command: Command) -> CommandResult:
+        """Authorizes and executes one command; a refused command records nothing."""
+        action = command.action_for()
+        self.units.require(actor.unit, action)
+        if isinstance(command, ListEnterprise):
+            return self.list_enterprise(actor, command)
+        if isinstance(command, RecordPatrol):
+            return self.record_patrol(actor, command)
+        assert isinstance(command, (CaseCommand, OrderCommand))
+        self._check_named_units(command)
+        case = self.get_case(command.case_id)
+        self.units.require_territory(actor.unit, case.town)
+        now = max(self.clock(), case.modified_on)
+        arguments = command.arguments()
+        if isinstance(command, CorrectRecord):
+            arguments["original"] = self._event_at(case.id, command.corrects_version)
+            del arguments["corrects_version"]
+        created = getattr(case, command.method)(actor, now, **arguments)
+        return self._save(case, created=self._describe(created))
+
+    def list_enterprise(self, actor: Actor, command: ListEnterprise) -> CommandResult:
+        self.units.require(actor.unit, Action.LIST_ENTERPRISE)
+        if command.town not in self.units.territories():
+            raise InvalidInput(f"{command.town!r} is not a town, subdistrict or platform",
+                               rule="towns are listed in the units registry", field="town",
+                               message_zh=f"{command.town!r} 不是登记的镇街或平台")
+        self.units.require_territory(actor.unit, command.town)
+        enterprise = EnterpriseDetails(**command.model_dump(
+            include=set(EnterpriseDetails.model_fields)))
+        check_uscc(enterprise)
+        if command.uscc:
+            self._refuse_duplicate(command.uscc)
+        if command.found_by_patrol is not None:
+            self._require_patrol(command.found_by_patrol, command.town)
+        now = self.clock()
+        case = Case.list_enterprise(
+            actor, now, case_id=uuid4(), enterprise=enterprise,
+            supplies={c.utility: c.account for c in command.connections},
+            problems=[(p.kind, p.description, p.major) for p in command.problems],
+            found_by_patrol=command.found_by_patrol,
+        )
+        index = UsccIndex.register(command.uscc, case.id, actor, now) if command.uscc else None
+        try:
+            return self._save(case, index, created={"case_id": str(case.id)})
+        except ConcurrencyConflict:
+            if command.uscc:
+                self._refuse_duplicate(command.uscc)
+            raise
+
+    def record_patrol(self, actor: Actor, command: RecordPatrol) -> CommandResult:
+        self.units.require(actor.unit, Action.RECORD_PATROL)
+        self.units.require_territory(actor.unit, command.town)
+        patrol = Patrol.record(
+            actor, self.clock(), patrol_id=uuid4(), town=command.town,
+            patrol_date=command.patrol_date, area=command.area, findings=command.findings,
+            evidence=command.evidence,
+        )
+        return self._save(patrol, created={"patrol_id": str(patrol.id)})
+
+    # ------------------------------------------------------------ queries
+
+    def get_case(self, case_id: UUID, version: int | None = None) -> Case:
+        try:
+            case = self.repository.get(case_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"no case {case_id}", rule="reference an existing case",
+                           field="case_id", message_zh=f"案件 {case_id} 不存在") from None
+        if not isinstance(case, Case):
+            raise NotFound(f"{case_id} is not a case", rule="reference an existing case",
+                           field="case_id", message_zh=f"{case_id} 不是案件")
+        return case
+
+    def case_as_of(self, case_id: UUID, at: datetime) -> Case:
+        """Time travel: the case as it stood at `at` (its last event at or before then)."""
+        version = None
+        for event in self.events.get(case_id):
+            if cast(CaseEvent, event).timestamp > at:
+                break
+            version = event.originator_version
+        if version is None:
+            raise NotFound(f"case {case_id} did not exist at {at.isoformat()}",
+                           rule="time travel within a case's life", field="as_of",
+                           message_zh="该时间点案件尚未登记")
+        return self.get_case(case_id, version=version)
+
+    def history(self, case_id: UUID) -> list[CaseEvent]:
+        events = [cast(CaseEvent, e) for e in self.events.get(case_id)]
+        if not events:
+            self.get_case(case_id)  # raises NotFound
+        return events
+
+    def event_count(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def case_for_uscc(self, uscc: str) -> UUID | None:
+        try:
+            index = self.repository.get(uscc_index_id(uscc))
+        except AggregateNotFoundError:
+            return None
+        return cast(UsccIndex, index).case_id
+
+    # ------------------------------------------------------------ helpers
+
+    def _save(self, *aggregates: Any, created: dict[str, Any] | None = None) -> CommandResult:
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError as exc:
+            raise ConcurrencyConflict(
+                "another command changed this case first; reload it and try again",
+                rule="one writer at a time per case (optimistic concurrency)", field="case_id",
+                message_zh="案件已被其他操作修改，请刷新后重试",
+            ) from exc
+        head = aggregates[0]
+        return CommandResult(
+            aggregate_id=head.id, version=head.version,
+            position=max((r.notification.id for r in recordings), default=0),
+            events=len(recordings), created=created or {},
+        )
+
+    @staticmethod
+    def _describe(created: object) -> dict[str, Any]:
+        if isinstance(created, str):
+            return {"id": created}
+        if isinstance(created, int):
+            return {"round": created}
+        if isinstance(created, list):
+            return {"ids": created}
+        return {}
+
+    def _refuse_duplicate(self, uscc: str) -> None:
+        first = self.case_for_uscc(uscc)
+        if first is not None:
+            raise DuplicateListing(
+                f"an enterprise with USCC {uscc} is already listed as case {first}",
+                rule="rule 2: an enterprise with a USCC is listed once", field="uscc",
+                message_zh=f"统一社会信用代码 {uscc} 已登记为案件 {first}",
+                details={"existing_case_id": str(first)},
+            )
+
+    def _require_patrol(self, patrol_id: UUID, town: str) -> None:
+        try:
+            patrol = self.repository.get(patrol_id)
+        except AggregateNotFoundError:
+            patrol = None
+        if not isinstance(patrol, Patrol) or patrol.town != town:
+            raise InvalidInput(f"no patrol {patrol_id} of {town}", rule="a listing from a "
+                               "patrol names that town's patrol", field="found_by_patrol",
+                               message_zh="巡查记录不存在或不属于本辖区")
+
+    def _check_named_units(self, command: Command) -> None:
+        """Units a command names must exist (and enforcement names departments, not towns)."""
+        named: list[tuple[str, str]] = []
+        if isinstance(command, LaunchJointEnforcement):
+            named = [("units", u) for u in command.units]
+        elif isinstance(command, ArbitrateDispute):
+            named = [("responsible_unit", command.responsible_unit)]
+        elif isinstance(command, RaiseDispute) and command.suggested_unit:
+            named = [("suggested_unit", command.suggested_unit)]
+        for field_name, unit_id in named:
+            if unit_id not in self.units or (
+                field_name == "units" and self.units.get(unit_id).is_territorial
+            ):
+                raise InvalidInput(f"{unit_id!r} is not a department or utility in the registry",
+                                   rule="named units exist", field=field_name,
+                                   message_zh=f"{unit_id!r} 不是登记的部门或单位")
+
+    def _event_at(self, case_id: UUID, version: int) -> CaseEvent:
+        for event in self.events.get(case_id, gt=version - 1, lte=version):
+            return cast(CaseEvent, event)
+        raise NotFound(f"case {case_id} has no version {version}", rule="rule 9: a correction "
+                       "names the event it corrects", field="corrects_version",
+                       message_zh=f"案件无第 {version} 版记录")
+
+
+__all__ = ["Clock", "CommandResult", "Liandong", "PermissionDenied", "utc_now"]

@@ -1,0 +1,86 @@
+"""The enterprise case: one listed enterprise's whole life, as one event-sourced aggregate.
+
+Keeping orders, tasks and acceptance inside the case keeps one case's events in
+one stream, so they are ordered (and keyed on Kafka) per enterprise, and every
+rule that spans them is checked against one consistent state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import BaseAggregate
+
+from domain.actions import Action
+from domain.case_acceptance import AcceptanceMixin
+from domain.case_base import CaseBase
+from domain.case_lifecycle import LifecycleMixin
+from domain.case_supervision import SupervisionMixin
+from domain.errors import InvalidInput
+from domain.events import ApprovalLockApplied, EnterpriseListed
+from domain.linkage import PROBLEM_LEAD
+from domain.records import EnterpriseDetails, ProblemRecord, Supply
+from domain.uscc import uscc_problem
+from domain.values import Actor, ProblemKind, SupplyState, Utility
+
+RULE_2 = "rule 2: a USCC passes the GB 32100-2015 check digit"
+
+
+class Case(LifecycleMixin, AcceptanceMixin, SupervisionMixin, BaseAggregate[UUID]):
+    def __init__(self) -> None:
+        CaseBase.__init__(self)
+
+    @classmethod
+    def list_enterprise(
+        cls,
+        actor: Actor,
+        now: datetime,
+        *,
+        case_id: UUID,
+        enterprise: EnterpriseDetails,
+        supplies: dict[Utility, str | None],
+        problems: list[tuple[ProblemKind, str, bool]],
+        found_by_patrol: UUID | None = None,
+    ) -> Case:
+        """A town lists an enterprise on the ledger (台账). `supplies` maps each connected
+        utility to its account or meter number, where known."""
+        check_uscc(enterprise)
+        records = tuple(
+            ProblemRecord(problem_id=f"P{i}", kind=kind, description=description,
+                          lead=PROBLEM_LEAD[kind], major=major)
+            for i, (kind, description, major) in enumerate(problems, start=1)
+        )
+        supply_records = tuple(
+            Supply(utility=u, account=supplies.get(u),
+                   state=SupplyState.ON if u in supplies else SupplyState.NOT_CONNECTED)
+            for u in Utility
+        )
+        case = cls._create(
+            EnterpriseListed, id=case_id, actor=actor, timestamp=now,
+            action=Action.LIST_ENTERPRISE, enterprise=enterprise, supplies=supply_records,
+            problems=records, found_by_patrol=found_by_patrol,
+        )
+        # Every listed enterprise is under the approval lock (不予核准、审批和备案).
+        case._record(ApprovalLockApplied, actor, now, note="listed on the ledger")
+        return case
+
+
+def check_uscc(enterprise: EnterpriseDetails) -> None:
+    if enterprise.uscc is None:
+        if enterprise.uscc_override_reason:
+            raise InvalidInput("uscc_override_reason given without a uscc", rule=RULE_2,
+                               field="uscc_override_reason", message_zh="未提供信用代码却给出了校验豁免理由")
+        return  # unlicensed workshops have no USCC, and are listable
+    problem = uscc_problem(enterprise.uscc)
+    if problem is None:
+        return
+    override = (enterprise.uscc_override_reason or "").strip()
+    if override and problem.startswith("check character"):
+        return  # early pilot codes fail only the checksum: accepted with a recorded override
+    raise InvalidInput(
+        f"uscc {enterprise.uscc!r}: {problem}" + (
+            "" if enterprise.uscc_override_reason else
+            "; an early pilot code may be listed with uscc_override_reason"),
+        rule=RULE_2, field="uscc", message_zh=f"统一社会信用代码 {enterprise.uscc!r} 校验失败：{problem}",
+    )

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Runs a real single-node KRaft Apache Kafka broker assembled from Maven Central.
+#
+#   infra/kafka/kafka.sh start|stop|status|restart
+#
+# Environment (all optional):
+#   KAFKA_PORT            client port on 127.0.0.1 (default 9092)
+#   KAFKA_CONTROLLER_PORT KRaft controller port (default KAFKA_PORT+1)
+#   KAFKA_DATA_DIR        where logs, config and the pid live (default <repo>/.data/kafka)
+#   KAFKA_HEAP            JVM heap (default 512m)
+#
+# `start` is idempotent: a broker already answering on the port is left alone.
+# Storage is formatted once; stop then start keeps every topic and message.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+port=${KAFKA_PORT:-9092}
+controller_port=${KAFKA_CONTROLLER_PORT:-$((port + 1))}
+data=${KAFKA_DATA_DIR:-$repo/.data/kafka}
+heap=${KAFKA_HEAP:-512m}
+lib=$here/lib
+pidfile=$data/broker.pid
+config=$data/server.properties
+python=$(command -v python3)
+
+log() { printf 'kafka: %s\n' "$*" >&2; }
+
+ensure_java() {
+  if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    log "installing Java 17 and Maven from Debian's packages"
+    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+  fi
+}
+
+ensure_jars() {
+  local version
+  version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
+  if [ -f "$lib/kafka_2.13-$version.jar" ] && [ -f "$lib/.complete-$version" ]; then
+    return
+  fi
+  ensure_java
+  log "assembling Kafka $version from Maven Central into $lib (once)"
+  rm -rf "$lib"
+  (cd "$here" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib")
+  touch "$lib/.complete-$version"
+}
+
+pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+answers() { "$python" "$here/probe.py" "127.0.0.1:$port" 2>/dev/null; }
+
+run_java() { java -Xmx"$heap" -Xms"$heap" -XX:+UseG1GC -cp "$lib/*" "$@"; }
+
+write_config() {
+  mkdir -p "$data/logs" "$data/server-logs"
+  sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" -e "s|@DATA_DIR@|$data|g" \
+    "$here/server.properties.template" >"$config"
+}
+
+format_once() {
+  # The cluster id must stay the same between format and every start.
+  if [ ! -f "$data/cluster.id" ]; then
+    run_java kafka.tools.StorageTool random-uuid >"$data/cluster.id"
+  fi
+  run_java -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$data/server-logs" \
+    kafka.tools.StorageTool format --ignore-formatted -t "$(cat "$data/cluster.id")" -c "$config" >/dev/null
+}
+
+start() {
+  mkdir -p "$data"
+  exec 9>"$data/.lock"
+  flock 9
+  if pid_alive && answers; then
+    log "already running on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  if answers; then
+    log "something else already answers on 127.0.0.1:$port; not starting a second broker"
+    return 0
+  fi
+  ensure_jars
+  command -v java >/dev/null || ensure_java
+  write_config
+  format_once
+  log "starting on 127.0.0.1:$port (data in $data)"
+  nohup java -Xmx"$heap" -Xms"$heap" -XX:+UseG1GC \
+    -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$data/server-logs" \
+    -cp "$lib/*" kafka.Kafka "$config" >"$data/server-logs/stdout.log" 2>&1 9>&- &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 120); do
+    if answers; then
+      log "ready on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+      return 0
+    fi
+    if ! pid_alive; then
+      log "broker exited during start; last lines of its log:"
+      tail -n 30 "$data/server-logs/stdout.log" "$data/server-logs/server.log" >&2 || true
+      return 1
+    fi
+    sleep 0.5
+  done
+  log "broker did not answer within 60 s"
+  return 1
+}
+
+stop() {
+  if ! pid_alive; then
+    log "not running"
+    rm -f "$pidfile"
+    return 0
+  fi
+  local pid
+  pid=$(cat "$pidfile")
+  kill "$pid"
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; log "stopped"; return 0; }
+    sleep 0.5
+  done
+  log "broker ignored SIGTERM for 30 s; killing it"
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+status() {
+  if pid_alive && answers; then
+    echo "kafka: up on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+  elif pid_alive; then
+    echo "kafka: process $(cat "$pidfile") alive but not answering on 127.0.0.1:$port"
+    return 1
+  else
+    echo "kafka: down"
+    return 3
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  restart) stop; start ;;
+  *) echo "usage: $0 start|stop|status|restart" >&2; exit 2 ;;
+esac
