@@ -65,7 +65,7 @@ class CommandResult:
 
 class Liandong(Application[UUID]):
     name = "liandong"
-    env: Mapping[str, str] = {  # type: ignore[misc]
+    env = {  # noqa: RUF012 (eventsourcing reads the class attribute)
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": ".data/liandong-events.sqlite",
     }
@@ -109,12 +109,16 @@ class Liandong(Application[UUID]):
     def list_enterprise(self, actor: Actor, command: ListEnterprise) -> CommandResult:
         self.units.require(actor.unit, Action.LIST_ENTERPRISE)
         if command.town not in self.units.territories():
-            raise InvalidInput(f"{command.town!r} is not a town, subdistrict or platform",
-                               rule="towns are listed in the units registry", field="town",
-                               message_zh=f"{command.town!r} 不是登记的镇街或平台")
+            raise InvalidInput(
+                f"{command.town!r} is not a town, subdistrict or platform",
+                rule="towns are listed in the units registry",
+                field="town",
+                message_zh=f"{command.town!r} 不是登记的镇街或平台",
+            )
         self.units.require_territory(actor.unit, command.town)
-        enterprise = EnterpriseDetails(**command.model_dump(
-            include=set(EnterpriseDetails.model_fields)))
+        enterprise = EnterpriseDetails(
+            **command.model_dump(include=set(EnterpriseDetails.model_fields))
+        )
         check_uscc(enterprise)
         if command.uscc:
             self._refuse_duplicate(command.uscc)
@@ -122,7 +126,10 @@ class Liandong(Application[UUID]):
             self._require_patrol(command.found_by_patrol, command.town)
         now = self.clock()
         case = Case.list_enterprise(
-            actor, now, case_id=uuid4(), enterprise=enterprise,
+            actor,
+            now,
+            case_id=uuid4(),
+            enterprise=enterprise,
             supplies={c.utility: c.account for c in command.connections},
             problems=[(p.kind, p.description, p.major) for p in command.problems],
             found_by_patrol=command.found_by_patrol,
@@ -139,8 +146,13 @@ class Liandong(Application[UUID]):
         self.units.require(actor.unit, Action.RECORD_PATROL)
         self.units.require_territory(actor.unit, command.town)
         patrol = Patrol.record(
-            actor, self.clock(), patrol_id=uuid4(), town=command.town,
-            patrol_date=command.patrol_date, area=command.area, findings=command.findings,
+            actor,
+            self.clock(),
+            patrol_id=uuid4(),
+            town=command.town,
+            patrol_date=command.patrol_date,
+            area=command.area,
+            findings=command.findings,
             evidence=command.evidence,
         )
         return self._save(patrol, created={"patrol_id": str(patrol.id)})
@@ -149,13 +161,21 @@ class Liandong(Application[UUID]):
 
     def get_case(self, case_id: UUID, version: int | None = None) -> Case:
         try:
-            case = self.repository.get(case_id, version=version)
+            case: Any = self.repository.get(case_id, version=version)
         except AggregateNotFoundError:
-            raise NotFound(f"no case {case_id}", rule="reference an existing case",
-                           field="case_id", message_zh=f"案件 {case_id} 不存在") from None
+            raise NotFound(
+                f"no case {case_id}",
+                rule="reference an existing case",
+                field="case_id",
+                message_zh=f"案件 {case_id} 不存在",
+            ) from None
         if not isinstance(case, Case):
-            raise NotFound(f"{case_id} is not a case", rule="reference an existing case",
-                           field="case_id", message_zh=f"{case_id} 不是案件")
+            raise NotFound(
+                f"{case_id} is not a case",
+                rule="reference an existing case",
+                field="case_id",
+                message_zh=f"{case_id} 不是案件",
+            )
         return case
 
     def case_as_of(self, case_id: UUID, at: datetime) -> Case:
@@ -166,9 +186,12 @@ class Liandong(Application[UUID]):
                 break
             version = event.originator_version
         if version is None:
-            raise NotFound(f"case {case_id} did not exist at {at.isoformat()}",
-                           rule="time travel within a case's life", field="as_of",
-                           message_zh="该时间点案件尚未登记")
+            raise NotFound(
+                f"case {case_id} did not exist at {at.isoformat()}",
+                rule="time travel within a case's life",
+                field="as_of",
+                message_zh="该时间点案件尚未登记",
+            )
         return self.get_case(case_id, version=version)
 
     def history(self, case_id: UUID) -> list[CaseEvent]:
@@ -182,7 +205,7 @@ class Liandong(Application[UUID]):
 
     def case_for_uscc(self, uscc: str) -> UUID | None:
         try:
-            index = self.repository.get(uscc_index_id(uscc))
+            index: Any = self.repository.get(uscc_index_id(uscc))
         except AggregateNotFoundError:
             return None
         return cast(UsccIndex, index).case_id
@@ -195,14 +218,17 @@ class Liandong(Application[UUID]):
         except IntegrityError as exc:
             raise ConcurrencyConflict(
                 "another command changed this case first; reload it and try again",
-                rule="one writer at a time per case (optimistic concurrency)", field="case_id",
+                rule="one writer at a time per case (optimistic concurrency)",
+                field="case_id",
                 message_zh="案件已被其他操作修改，请刷新后重试",
             ) from exc
         head = aggregates[0]
         return CommandResult(
-            aggregate_id=head.id, version=head.version,
+            aggregate_id=head.id,
+            version=head.version,
             position=max((r.notification.id for r in recordings), default=0),
-            events=len(recordings), created=created or {},
+            events=len(recordings),
+            created=created or {},
         )
 
     @staticmethod
@@ -220,20 +246,24 @@ class Liandong(Application[UUID]):
         if first is not None:
             raise DuplicateListing(
                 f"an enterprise with USCC {uscc} is already listed as case {first}",
-                rule="rule 2: an enterprise with a USCC is listed once", field="uscc",
+                rule="rule 2: an enterprise with a USCC is listed once",
+                field="uscc",
                 message_zh=f"统一社会信用代码 {uscc} 已登记为案件 {first}",
                 details={"existing_case_id": str(first)},
             )
 
     def _require_patrol(self, patrol_id: UUID, town: str) -> None:
         try:
-            patrol = self.repository.get(patrol_id)
+            patrol: Any = self.repository.get(patrol_id)
         except AggregateNotFoundError:
             patrol = None
         if not isinstance(patrol, Patrol) or patrol.town != town:
-            raise InvalidInput(f"no patrol {patrol_id} of {town}", rule="a listing from a "
-                               "patrol names that town's patrol", field="found_by_patrol",
-                               message_zh="巡查记录不存在或不属于本辖区")
+            raise InvalidInput(
+                f"no patrol {patrol_id} of {town}",
+                rule="a listing from a patrol names that town's patrol",
+                field="found_by_patrol",
+                message_zh="巡查记录不存在或不属于本辖区",
+            )
 
     def _check_named_units(self, command: Command) -> None:
         """Units a command names must exist (and enforcement names departments, not towns)."""
@@ -248,16 +278,22 @@ class Liandong(Application[UUID]):
             if unit_id not in self.units or (
                 field_name == "units" and self.units.get(unit_id).is_territorial
             ):
-                raise InvalidInput(f"{unit_id!r} is not a department or utility in the registry",
-                                   rule="named units exist", field=field_name,
-                                   message_zh=f"{unit_id!r} 不是登记的部门或单位")
+                raise InvalidInput(
+                    f"{unit_id!r} is not a department or utility in the registry",
+                    rule="named units exist",
+                    field=field_name,
+                    message_zh=f"{unit_id!r} 不是登记的部门或单位",
+                )
 
     def _event_at(self, case_id: UUID, version: int) -> CaseEvent:
         for event in self.events.get(case_id, gt=version - 1, lte=version):
             return cast(CaseEvent, event)
-        raise NotFound(f"case {case_id} has no version {version}", rule="rule 9: a correction "
-                       "names the event it corrects", field="corrects_version",
-                       message_zh=f"案件无第 {version} 版记录")
+        raise NotFound(
+            f"case {case_id} has no version {version}",
+            rule="rule 9: a correction names the event it corrects",
+            field="corrects_version",
+            message_zh=f"案件无第 {version} 版记录",
+        )
 
 
 __all__ = ["Clock", "CommandResult", "Liandong", "PermissionDenied", "utc_now"]

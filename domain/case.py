@@ -47,19 +47,33 @@ class Case(LifecycleMixin, AcceptanceMixin, SupervisionMixin, BaseAggregate[UUID
         utility to its account or meter number, where known."""
         check_uscc(enterprise)
         records = tuple(
-            ProblemRecord(problem_id=f"P{i}", kind=kind, description=description,
-                          lead=PROBLEM_LEAD[kind], major=major)
+            ProblemRecord(
+                problem_id=f"P{i}",
+                kind=kind,
+                description=description,
+                lead=PROBLEM_LEAD[kind],
+                major=major,
+            )
             for i, (kind, description, major) in enumerate(problems, start=1)
         )
         supply_records = tuple(
-            Supply(utility=u, account=supplies.get(u),
-                   state=SupplyState.ON if u in supplies else SupplyState.NOT_CONNECTED)
+            Supply(
+                utility=u,
+                account=supplies.get(u),
+                state=SupplyState.ON if u in supplies else SupplyState.NOT_CONNECTED,
+            )
             for u in Utility
         )
         case = cls._create(
-            EnterpriseListed, id=case_id, actor=actor, timestamp=now,
-            action=Action.LIST_ENTERPRISE, enterprise=enterprise, supplies=supply_records,
-            problems=records, found_by_patrol=found_by_patrol,
+            EnterpriseListed,
+            id=case_id,
+            actor=actor,
+            timestamp=now,
+            action=Action.LIST_ENTERPRISE,
+            enterprise=enterprise,
+            supplies=supply_records,
+            problems=records,
+            found_by_patrol=found_by_patrol,
         )
         # Every listed enterprise is under the approval lock (不予核准、审批和备案).
         case._record(ApprovalLockApplied, actor, now, note="listed on the ledger")
@@ -69,8 +83,12 @@ class Case(LifecycleMixin, AcceptanceMixin, SupervisionMixin, BaseAggregate[UUID
 def check_uscc(enterprise: EnterpriseDetails) -> None:
     if enterprise.uscc is None:
         if enterprise.uscc_override_reason:
-            raise InvalidInput("uscc_override_reason given without a uscc", rule=RULE_2,
-                               field="uscc_override_reason", message_zh="未提供信用代码却给出了校验豁免理由")
+            raise InvalidInput(
+                "uscc_override_reason given without a uscc",
+                rule=RULE_2,
+                field="uscc_override_reason",
+                message_zh="未提供信用代码却给出了校验豁免理由",
+            )
         return  # unlicensed workshops have no USCC, and are listable
     problem = uscc_problem(enterprise.uscc)
     if problem is None:
@@ -79,8 +97,13 @@ def check_uscc(enterprise: EnterpriseDetails) -> None:
     if override and problem.startswith("check character"):
         return  # early pilot codes fail only the checksum: accepted with a recorded override
     raise InvalidInput(
-        f"uscc {enterprise.uscc!r}: {problem}" + (
-            "" if enterprise.uscc_override_reason else
-            "; an early pilot code may be listed with uscc_override_reason"),
-        rule=RULE_2, field="uscc", message_zh=f"统一社会信用代码 {enterprise.uscc!r} 校验失败：{problem}",
+        f"uscc {enterprise.uscc!r}: {problem}"
+        + (
+            ""
+            if enterprise.uscc_override_reason
+            else "; an early pilot code may be listed with uscc_override_reason"
+        ),
+        rule=RULE_2,
+        field="uscc",
+        message_zh=f"统一社会信用代码 {enterprise.uscc!r} 校验失败：{problem}",
     )

@@ -45,6 +45,9 @@ class CaseBase:
         @property
         def version(self) -> int: ...
 
+        @version.setter
+        def version(self, version: int) -> None: ...
+
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
 
     def __init__(self) -> None:
@@ -122,16 +125,25 @@ class CaseBase:
         self._record(TaskAssigned, actor, now, task=task)
         return task_id
 
-    def _complete(self, actor: Actor, now: datetime, action: Action, ref: str | None = None) -> None:
+    def _complete(
+        self, actor: Actor, now: datetime, action: Action, ref: str | None = None
+    ) -> None:
         """Linkage: the acting unit's open tasks that this action fulfils are done."""
         for task in self.open_tasks():
-            if task.unit == actor.unit and task.completes_on is action and (
-                ref is None or task.ref == ref
+            if (
+                task.unit == actor.unit
+                and task.completes_on is action
+                and (ref is None or task.ref == ref)
             ):
                 self._record(TaskCompleted, actor, now, task_id=task.task_id, unit=task.unit)
 
     def _cancel_tasks(
-        self, actor: Actor, now: datetime, reason: str, *, ref: str | None = None,
+        self,
+        actor: Actor,
+        now: datetime,
+        reason: str,
+        *,
+        ref: str | None = None,
         action: Action | None = None,
     ) -> None:
         for task in self.open_tasks():
@@ -190,7 +202,9 @@ class CaseBase:
     def _require_future(field: str, when: datetime, now: datetime) -> None:
         if when.tzinfo is None:
             raise InvalidInput(
-                f"{field} must carry a time zone", rule="times are unambiguous", field=field,
+                f"{field} must carry a time zone",
+                rule="times are unambiguous",
+                field=field,
                 message_zh=f"{field} 必须带时区",
             )
         if when <= now:
@@ -204,7 +218,9 @@ class CaseBase:
     @staticmethod
     def _not_found(field: str, what: str, key: str) -> NotFound:
         return NotFound(
-            f"no {what} {key!r} on this case", rule="reference an existing record", field=field,
+            f"no {what} {key!r} on this case",
+            rule="reference an existing record",
+            field=field,
             message_zh=f"本案件无此{what} {key!r}",
         )
 

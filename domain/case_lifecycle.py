@@ -32,7 +32,6 @@ from domain.values import (
     CaseState,
     Disposition,
     Evidence,
-    OrderStatus,
     PermitKind,
     ProblemKind,
     SupplyState,
@@ -47,8 +46,17 @@ CLASSIFIABLE = (
 )
 # What a correction may change: descriptive facts, never identity or territory.
 CORRECTABLE = frozenset(
-    {"name", "address", "industry", "contact", "licensed", "in_four_mountains",
-     "power_account", "water_account", "gas_account"}
+    {
+        "name",
+        "address",
+        "industry",
+        "contact",
+        "licensed",
+        "in_four_mountains",
+        "power_account",
+        "water_account",
+        "gas_account",
+    }
 )
 
 
@@ -72,21 +80,34 @@ class LifecycleMixin(CaseBase):
         if previous is not None:
             self._cancel_tasks(actor, now, f"reclassified: {reason}", ref="classification")
             self._record(
-                Reclassified, actor, now, action=Action.CLASSIFY, disposition=disposition,
-                reason=reason, deadline=deadline, document_number=document_number,
+                Reclassified,
+                actor,
+                now,
+                action=Action.CLASSIFY,
+                disposition=disposition,
+                reason=reason,
+                deadline=deadline,
+                document_number=document_number,
                 previous_disposition=previous,
             )
         else:
             self._record(
-                Classified, actor, now, action=Action.CLASSIFY, disposition=disposition,
-                reason=reason, deadline=deadline, document_number=document_number,
+                Classified,
+                actor,
+                now,
+                action=Action.CLASSIFY,
+                disposition=disposition,
+                reason=reason,
+                deadline=deadline,
+                document_number=document_number,
             )
         self._complete(actor, now, Action.CLASSIFY)
         planned = fan_out(
             disposition,
             town=self.town,
             problems=[p.kind for p in self.problems.values()],
-            licensed=bool(self.enterprise and self.enterprise.licensed) and not self.licence_revoked,
+            licensed=bool(self.enterprise and self.enterprise.licensed)
+            and not self.licence_revoked,
             connected=self.connected(),
         )
         for task in planned:
@@ -115,7 +136,11 @@ class LifecycleMixin(CaseBase):
         self._require_text("description", description, "a problem says what is wrong", "what")
         problem_id = self._next_id("P")
         self._record(
-            ProblemRecorded, actor, now, action=Action.RECORD_PROBLEM, evidence=evidence,
+            ProblemRecorded,
+            actor,
+            now,
+            action=Action.RECORD_PROBLEM,
+            evidence=evidence,
             problem=ProblemRecord(
                 problem_id=problem_id, kind=kind, description=description, lead=lead, major=major
             ),
@@ -128,37 +153,65 @@ class LifecycleMixin(CaseBase):
             )
             if not has_task:
                 self._assign(
-                    actor, now,
+                    actor,
+                    now,
                     PlannedTask(lead, "rectify problems and sign off", Action.SIGN_ACCEPTANCE),
-                    follow_up_deadline("problem_found_later", now), ref="classification",
+                    follow_up_deadline("problem_found_later", now),
+                    ref="classification",
                 )
         return problem_id
 
     def deny_approval(
-        self, actor: Actor, now: datetime, *, approval_kind: ApprovalKind,
-        application_ref: str, reason: str,
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        approval_kind: ApprovalKind,
+        application_ref: str,
+        reason: str,
     ) -> None:
-        self._require_text("application_ref", application_ref, "a denial names the application",
-                           "the application's reference")
+        self._require_text(
+            "application_ref",
+            application_ref,
+            "a denial names the application",
+            "the application's reference",
+        )
         self._require_text("reason", reason, "a denial says why", "why")
         self._record(
-            ApprovalDenied, actor, now, action=Action.DENY_APPROVAL, approval_kind=approval_kind,
-            application_ref=application_ref, reason=reason,
+            ApprovalDenied,
+            actor,
+            now,
+            action=Action.DENY_APPROVAL,
+            approval_kind=approval_kind,
+            application_ref=application_ref,
+            reason=reason,
         )
 
     def grant_permit(
         self, actor: Actor, now: datetime, *, permit: PermitKind, document_number: str
     ) -> None:
         self._require_disposition("permit", Disposition.RECTIFY, Disposition.RELOCATE)
-        self._require_state("state", CaseState.CLASSIFIED, CaseState.SUSPENDED,
-                            CaseState.ACCEPTANCE_REQUESTED)
-        self._require_text("document_number", document_number, "a permit has a document number",
-                           "文号")
+        self._require_state(
+            "state", CaseState.CLASSIFIED, CaseState.SUSPENDED, CaseState.ACCEPTANCE_REQUESTED
+        )
+        self._require_text(
+            "document_number", document_number, "a permit has a document number", "文号"
+        )
         if permit in self.permits:
-            raise RuleViolation(f"{permit.value} already granted", rule="granted once",
-                                field="permit", message_zh="该许可已核发")
-        self._record(PermitGranted, actor, now, action=Action.GRANT_PERMIT, permit=permit,
-                     document_number=document_number)
+            raise RuleViolation(
+                f"{permit.value} already granted",
+                rule="granted once",
+                field="permit",
+                message_zh="该许可已核发",
+            )
+        self._record(
+            PermitGranted,
+            actor,
+            now,
+            action=Action.GRANT_PERMIT,
+            permit=permit,
+            document_number=document_number,
+        )
         if self.permits >= {PermitKind.EIA, PermitKind.DISCHARGE_PERMIT}:
             self._complete(actor, now, Action.GRANT_PERMIT)
 
@@ -170,38 +223,65 @@ class LifecycleMixin(CaseBase):
         if not self.enterprise.licensed or self.licence_revoked:
             raise RuleViolation(
                 "the enterprise holds no business licence to revoke",
-                rule="revoke only a licence that exists", field="licensed",
+                rule="revoke only a licence that exists",
+                field="licensed",
                 message_zh="该企业无可吊销的营业执照",
             )
-        self._require_text("document_number", document_number,
-                           "a revocation is made at the district government's request", "文号")
-        self._require_text("legal_basis", legal_basis, "a revocation names its legal basis",
-                           "法律依据")
-        self._record(LicenceRevoked, actor, now, action=Action.REVOKE_LICENCE,
-                     document_number=document_number, legal_basis=legal_basis)
+        self._require_text(
+            "document_number",
+            document_number,
+            "a revocation is made at the district government's request",
+            "文号",
+        )
+        self._require_text(
+            "legal_basis", legal_basis, "a revocation names its legal basis", "法律依据"
+        )
+        self._record(
+            LicenceRevoked,
+            actor,
+            now,
+            action=Action.REVOKE_LICENCE,
+            document_number=document_number,
+            legal_basis=legal_basis,
+        )
         self._complete(actor, now, Action.REVOKE_LICENCE)
 
     # ------------------------------------------------------------ the town's orders
 
     def order_suspension(self, actor: Actor, now: datetime, *, document_number: str) -> None:
         self._require_state("state", CaseState.CLASSIFIED)
-        self._require_text("document_number", document_number, "an order has a document number",
-                           "文号")
-        self._record(SuspensionOrdered, actor, now, action=Action.ORDER_SUSPENSION,
-                     document_number=document_number)
+        self._require_text(
+            "document_number", document_number, "an order has a document number", "文号"
+        )
+        self._record(
+            SuspensionOrdered,
+            actor,
+            now,
+            action=Action.ORDER_SUSPENSION,
+            document_number=document_number,
+        )
         self._complete(actor, now, Action.ORDER_SUSPENSION)
 
-    def verify_old_site(self, actor: Actor, now: datetime, *, evidence: tuple[Evidence, ...]) -> None:
+    def verify_old_site(
+        self, actor: Actor, now: datetime, *, evidence: tuple[Evidence, ...]
+    ) -> None:
         self._require_disposition("disposition", Disposition.RELOCATE)
         self._require_state("state", CaseState.SUSPENDED)
-        self._require_evidence(evidence, "relocation: the old site is verified with evidence",
-                               "photos of the old site")
+        self._require_evidence(
+            evidence, "relocation: the old site is verified with evidence", "photos of the old site"
+        )
         self._record(OldSiteVerified, actor, now, action=Action.VERIFY_OLD_SITE, evidence=evidence)
         self._complete(actor, now, Action.VERIFY_OLD_SITE)
 
     def verify_closure(
-        self, actor: Actor, now: datetime, *, water_and_power_cut: bool,
-        raw_materials_cleared: bool, products_cleared: bool, equipment_cleared: bool,
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        water_and_power_cut: bool,
+        raw_materials_cleared: bool,
+        products_cleared: bool,
+        equipment_cleared: bool,
         evidence: tuple[Evidence, ...],
     ) -> None:
         rule = "rule 7: closure needs 两断三清 verified with evidence"
@@ -215,20 +295,33 @@ class LifecycleMixin(CaseBase):
         }
         for field, done in checklist.items():
             if not done:
-                raise InvalidInput(f"{field} is not confirmed", rule=rule, field=field,
-                                   message_zh=f"两断三清未完成：{field}")
+                raise InvalidInput(
+                    f"{field} is not confirmed",
+                    rule=rule,
+                    field=field,
+                    message_zh=f"两断三清未完成：{field}",
+                )
         still_on = sorted(
-            u.value for u, s in self.supplies.items()
+            u.value
+            for u, s in self.supplies.items()
             if s.state not in (SupplyState.CUT, SupplyState.NOT_CONNECTED)
         )
         if still_on:
             raise RuleViolation(
-                f"supply not yet cut by its utility: {', '.join(still_on)}", rule=rule,
-                field="water_and_power_cut", message_zh=f"供应尚未切断：{', '.join(still_on)}",
+                f"supply not yet cut by its utility: {', '.join(still_on)}",
+                rule=rule,
+                field="water_and_power_cut",
+                message_zh=f"供应尚未切断：{', '.join(still_on)}",
             )
         self._require_evidence(evidence, rule, "photos or documents of the cleared site")
-        self._record(ClosureVerified, actor, now, action=Action.VERIFY_CLOSURE, evidence=evidence,
-                     **checklist)
+        self._record(
+            ClosureVerified,
+            actor,
+            now,
+            action=Action.VERIFY_CLOSURE,
+            evidence=evidence,
+            **checklist,
+        )
         self._complete(actor, now, Action.VERIFY_CLOSURE)
 
     # ------------------------------------------------------------ 销号 and after
@@ -240,17 +333,26 @@ class LifecycleMixin(CaseBase):
         if self.disposition is None:
             return ["not classified"]
         if self.disposition is Disposition.CLOSE:
-            blockers = [] if self.closure_verified and self.state is CaseState.CLOSURE_VERIFIED \
+            blockers = (
+                []
+                if self.closure_verified and self.state is CaseState.CLOSURE_VERIFIED
                 else ["两断三清 not verified"]
+            )
             assert self.enterprise is not None
             if self.enterprise.licensed and not self.licence_revoked:
                 blockers.append("business licence not revoked")
             return blockers
         blockers = [] if self.state is CaseState.ACCEPTED else ["acceptance not passed"]
-        blockers += [f"{u.value} supply not restored" for u, s in self.supplies.items()
-                     if s.state in (SupplyState.CUT, SupplyState.LIMITED)]
-        blockers += [f"utility order {o.order_id} still pending" for o in self.orders.values()
-                     if not o.status.is_final]
+        blockers += [
+            f"{u.value} supply not restored"
+            for u, s in self.supplies.items()
+            if s.state in (SupplyState.CUT, SupplyState.LIMITED)
+        ]
+        blockers += [
+            f"utility order {o.order_id} still pending"
+            for o in self.orders.values()
+            if not o.status.is_final
+        ]
         return blockers
 
     def strike_off(self, actor: Actor, now: datetime) -> None:
@@ -259,21 +361,34 @@ class LifecycleMixin(CaseBase):
             raise RuleViolation(
                 "the case cannot be struck off: " + "; ".join(blockers),
                 rule="rule 7: 销号 only when the disposition's end conditions hold",
-                field="state", message_zh="不满足销号条件：" + "；".join(blockers),
+                field="state",
+                message_zh="不满足销号条件：" + "；".join(blockers),
                 details={"blockers": blockers},
             )
         self._record(CaseStruckOff, actor, now, action=Action.STRIKE_OFF)
         self._complete(actor, now, Action.STRIKE_OFF)
 
     def record_follow_up(
-        self, actor: Actor, now: datetime, *, relapse: bool, findings: str,
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        relapse: bool,
+        findings: str,
         evidence: tuple[Evidence, ...],
     ) -> None:
         self._require_state("state", CaseState.STRUCK_OFF)
         self._require_text("findings", findings, "回头看 records what was found", "findings")
         self._require_evidence(evidence, "a follow-up check carries evidence", "site photos")
-        self._record(FollowUpRecorded, actor, now, action=Action.RECORD_FOLLOW_UP,
-                     relapse=relapse, findings=findings, evidence=evidence)
+        self._record(
+            FollowUpRecorded,
+            actor,
+            now,
+            action=Action.RECORD_FOLLOW_UP,
+            relapse=relapse,
+            findings=findings,
+            evidence=evidence,
+        )
         if relapse:
             self._reopen(actor, now, reason=f"relapse found by 回头看: {findings}", relapse=True)
 
@@ -283,40 +398,63 @@ class LifecycleMixin(CaseBase):
         self._reopen(actor, now, reason=reason, relapse=False, action=Action.REOPEN_CASE)
 
     def _reopen(
-        self, actor: Actor, now: datetime, *, reason: str, relapse: bool,
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        reason: str,
+        relapse: bool,
         action: Action | None = None,
     ) -> None:
         self._record(CaseReopened, actor, now, action=action, reason=reason, relapse=relapse)
         self._record(ApprovalLockApplied, actor, now, note="case reopened")
         # The reopened case goes back to the ledger: economy classifies it again.
-        self._assign(actor, now, PlannedTask("economy", "reclassify reopened case", Action.CLASSIFY),
-                     follow_up_deadline("problem_found_later", now), ref="reopen")
+        self._assign(
+            actor,
+            now,
+            PlannedTask("economy", "reclassify reopened case", Action.CLASSIFY),
+            follow_up_deadline("problem_found_later", now),
+            ref="reopen",
+        )
 
     # ------------------------------------------------------------ corrections (rule 9)
 
     def correct_record(
-        self, actor: Actor, now: datetime, *, original: CaseEvent, reason: str,
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        original: CaseEvent,
+        reason: str,
         changes: dict[str, str | bool | None],
     ) -> None:
         rule = "rule 9: a mistake is corrected by a new event that says what it corrects"
         if actor.unit not in (original.actor.unit, DISTRICT_OFFICE):
             raise self._denied(
                 f"only {original.actor.unit!r}, who recorded version {original.originator_version},"
-                " or the district office may correct it", rule,
+                " or the district office may correct it",
+                rule,
             )
         self._require_text("reason", reason, rule, "why the record was wrong")
         if not changes:
-            raise InvalidInput("changes is empty", rule=rule, field="changes",
-                               message_zh="未提供更正内容")
+            raise InvalidInput(
+                "changes is empty", rule=rule, field="changes", message_zh="未提供更正内容"
+            )
         bad = sorted(set(changes) - CORRECTABLE)
         if bad:
             raise InvalidInput(
                 f"cannot correct {', '.join(bad)}; correctable: {', '.join(sorted(CORRECTABLE))}",
-                rule=rule, field="changes",
+                rule=rule,
+                field="changes",
                 message_zh=f"不可更正的字段：{', '.join(bad)}",
             )
         self._record(
-            RecordCorrected, actor, now, action=Action.CORRECT_RECORD,
+            RecordCorrected,
+            actor,
+            now,
+            action=Action.CORRECT_RECORD,
             corrects_version=original.originator_version,
-            corrects_event=type(original).__name__, reason=reason, changes=changes,
+            corrects_event=type(original).__name__,
+            reason=reason,
+            changes=changes,
         )

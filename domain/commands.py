@@ -6,7 +6,7 @@ The API takes these very models as request bodies, so both speak one language.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import ClassVar
 from uuid import UUID
 
@@ -269,12 +269,18 @@ class CloseIncident(CaseCommand):
     resolution: str = Text
 
     def action_for(self) -> Action:
-        return Action.CLOSE_PETITION if self.kind is IncidentKind.PETITION else \
-            Action.CLOSE_PUBLIC_OPINION
+        return (
+            Action.CLOSE_PETITION
+            if self.kind is IncidentKind.PETITION
+            else Action.CLOSE_PUBLIC_OPINION
+        )
 
     def arguments(self) -> dict[str, object]:
-        return {"action": self.action_for(), "incident_id": self.incident_id,
-                "resolution": self.resolution}
+        return {
+            "action": self.action_for(),
+            "incident_id": self.incident_id,
+            "resolution": self.resolution,
+        }
 
 
 class StrikeOff(CaseCommand):

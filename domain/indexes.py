@@ -42,5 +42,11 @@ class UsccIndex(BaseAggregate[UUID]):
 
     @classmethod
     def register(cls, uscc: str, case_id: UUID, actor: Actor, now: datetime) -> UsccIndex:
-        return cls._create(UsccRegistered, id=uscc_index_id(uscc), uscc=uscc, case_id=case_id,
-                           actor=actor, timestamp=now)
+        return cls._create(
+            UsccRegistered,
+            id=uscc_index_id(uscc),
+            uscc=uscc,
+            case_id=case_id,
+            actor=actor,
+            timestamp=now,
+        )

@@ -92,7 +92,9 @@ def fan_out(
         tasks += [
             PlannedTask("economy", "guide park entry and sign off", Action.SIGN_ACCEPTANCE),
             PlannedTask("planning", "process park land use and sign off", Action.SIGN_ACCEPTANCE),
-            PlannedTask("ecology", "process new site EIA and discharge permit", Action.GRANT_PERMIT),
+            PlannedTask(
+                "ecology", "process new site EIA and discharge permit", Action.GRANT_PERMIT
+            ),
             PlannedTask(town, "verify old site cannot produce", Action.VERIFY_OLD_SITE),
         ]
     for lead in lead_units(problems):
@@ -103,7 +105,9 @@ def fan_out(
     return tasks
 
 
-def required_signers(disposition: Disposition, *, town: str, problems: list[ProblemKind]) -> list[str]:
+def required_signers(
+    disposition: Disposition, *, town: str, problems: list[ProblemKind]
+) -> list[str]:
     """Rule 6: acceptance needs every lead unit and the town (relocate: and the park units)."""
     units = lead_units(problems)
     if disposition is Disposition.RELOCATE:

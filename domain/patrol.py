@@ -35,9 +35,25 @@ class Patrol(BaseAggregate[UUID]):
 
     @classmethod
     def record(
-        cls, actor: Actor, now: datetime, *, patrol_id: UUID, town: str, patrol_date: date,
-        area: str, findings: str, evidence: tuple[Evidence, ...],
+        cls,
+        actor: Actor,
+        now: datetime,
+        *,
+        patrol_id: UUID,
+        town: str,
+        patrol_date: date,
+        area: str,
+        findings: str,
+        evidence: tuple[Evidence, ...],
     ) -> Patrol:
-        return cls._create(PatrolRecorded, id=patrol_id, actor=actor, timestamp=now, town=town,
-                           patrol_date=patrol_date, area=area, findings=findings,
-                           evidence=evidence)
+        return cls._create(
+            PatrolRecorded,
+            id=patrol_id,
+            actor=actor,
+            timestamp=now,
+            town=town,
+            patrol_date=patrol_date,
+            area=area,
+            findings=findings,
+            evidence=evidence,
+        )

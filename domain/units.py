@@ -7,7 +7,7 @@ a programmer, keeps the list of towns, platforms and permissions.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -63,7 +63,7 @@ class UnitsRegistry:
     def __contains__(self, unit_id: object) -> bool:
         return unit_id in self._units
 
-    def __iter__(self) -> Iterable[Unit]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Unit]:
         return iter(self._units.values())
 
     def all(self) -> list[Unit]:

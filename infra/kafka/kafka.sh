@@ -47,7 +47,7 @@ ensure_jars() {
 }
 
 pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
-answers() { "$python" "$here/probe.py" "127.0.0.1:$port" 2>/dev/null; }
+answers() { "$python" "$repo/gateways/kafka_probe.py" "127.0.0.1:$port" 2>/dev/null; }
 
 run_java() { java -Xmx"$heap" -Xms"$heap" -XX:+UseG1GC -cp "$lib/*" "$@"; }
 

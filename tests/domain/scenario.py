@@ -64,23 +64,37 @@ class Scenario:
         serial: int | None = None,
         **extra: Any,
     ) -> UUID:
-        result = self.act(town, c.ListEnterprise(
-            name=extra.pop("name", "江津某家具厂"),
-            uscc=uscc(serial) if serial is not None else None,
-            address=extra.pop("address", "德感街道某村3组"),
-            town=town,
-            industry="furniture",
-            licensed=licensed,
-            connections=tuple(c.Connection(utility=u, account=f"{u.value}-001") for u in connections),
-            problems=tuple(c.ProblemInput(kind=k, description=f"{k.value} found") for k in problems),
-            **extra,
-        ))
+        result = self.act(
+            town,
+            c.ListEnterprise(
+                name=extra.pop("name", "江津某家具厂"),
+                uscc=uscc(serial) if serial is not None else None,
+                address=extra.pop("address", "德感街道某村3组"),
+                town=town,
+                industry="furniture",
+                licensed=licensed,
+                connections=tuple(
+                    c.Connection(utility=u, account=f"{u.value}-001") for u in connections
+                ),
+                problems=tuple(
+                    c.ProblemInput(kind=k, description=f"{k.value} found") for k in problems
+                ),
+                **extra,
+            ),
+        )
         return UUID(result.created["case_id"])
 
     def classify(self, case_id: UUID, disposition: str, *, unit: str = "economy") -> None:
-        self.act(unit, c.Classify(case_id=case_id, disposition=disposition,  # type: ignore[arg-type]
-                                  reason="三个一批 list", deadline=self.days(30),
-                                  document_number="江津经信〔2021〕1号"))
+        self.act(
+            unit,
+            c.Classify(
+                case_id=case_id,
+                disposition=disposition,
+                reason="三个一批 list",
+                deadline=self.days(30),
+                document_number="江津经信〔2021〕1号",
+            ),
+        )
 
     def task_of(self, case_id: UUID, unit: str, action: str) -> str:
         for task in self.case(case_id).open_tasks():
@@ -95,13 +109,28 @@ class Scenario:
         raise AssertionError(f"no pending {kind} order for {utility.value}")
 
     def execute(self, order_id: str, utility: Utility) -> None:
-        self.act(utility.value, c.ExecuteOrder(order_id=order_id, meter=f"{utility.value}-001",
-                                               reading=1234.5, executed_at=self.clock.now))
+        self.act(
+            utility.value,
+            c.ExecuteOrder(
+                order_id=order_id,
+                meter=f"{utility.value}-001",
+                reading=1234.5,
+                executed_at=self.clock.now,
+            ),
+        )
 
     def cut(self, case_id: UUID, utility: Utility, unit: str, grounds: str) -> str:
-        self.act(unit, c.RequestUtilityOrder(
-            case_id=case_id, utility=utility, kind="cut", grounds=grounds,  # type: ignore[arg-type]
-            document_number="江津〔2021〕停字1号", deadline=self.days(5)))
+        self.act(
+            unit,
+            c.RequestUtilityOrder(
+                case_id=case_id,
+                utility=utility,
+                kind="cut",
+                grounds=grounds,
+                document_number="江津〔2021〕停字1号",
+                deadline=self.days(5),
+            ),
+        )
         order_id = self.order_of(case_id, utility)
         self.execute(order_id, utility)
         return order_id

@@ -1,0 +1,1 @@
+"""The REST face of Liandong, its settings, composition root and command line."""

@@ -1,0 +1,142 @@
+"""A small demo ledger: a handful of cases in different towns, dispositions and stages,
+recorded through the same command API the units use."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from uuid import UUID
+
+from domain import commands as c
+from domain.application import Liandong
+from domain.uscc import with_check_character
+from domain.values import Actor, Evidence, LegalBasis, OrderKind, ProblemKind, Utility
+
+
+def _evidence(label: str) -> tuple[Evidence, ...]:
+    digest = hashlib.sha256(label.encode()).hexdigest()
+    return (
+        Evidence(sha256=digest, locator=f"demo://evidence/{label}.jpg", media_type="image/jpeg"),
+    )
+
+
+def _list(
+    app: Liandong,
+    town: str,
+    name: str,
+    serial: int | None,
+    problems: list[ProblemKind],
+    utilities: list[Utility],
+) -> UUID:
+    result = app.handle(
+        Actor(unit=town, person="巡查员"),
+        c.ListEnterprise(
+            name=name,
+            uscc=with_check_character(f"91500116MA{serial:07d}") if serial else None,
+            address=f"{name} 厂址",
+            town=town,
+            industry="woodwork",
+            licensed=serial is not None,
+            connections=tuple(
+                c.Connection(utility=u, account=f"{u.value}-{serial or 0}") for u in utilities
+            ),
+            problems=tuple(c.ProblemInput(kind=k, description=f"{k.value}") for k in problems),
+        ),
+    )
+    return UUID(result.created["case_id"])
+
+
+def load_demo(app: Liandong) -> int:
+    """Loads the demo ledger into an empty store; returns the number of events recorded."""
+    if app.event_count() > 0:
+        return 0
+    now = app.clock()
+    deadline = now + timedelta(days=30)
+    economy, town = Actor(unit="economy", person="张科长"), "town:degan"
+
+    # 1. Listed, not yet classified.
+    _list(
+        app,
+        "town:baisha",
+        "白沙某木材加工点",
+        None,
+        [ProblemKind.POLLUTION_CONTROL],
+        [Utility.POWER],
+    )
+
+    # 2. Rectify, suspended, waiting for the ecology sign-off.
+    rectify = _list(
+        app,
+        town,
+        "德感某家具厂",
+        1001,
+        [ProblemKind.NO_EIA, ProblemKind.FIRE_HAZARD],
+        [Utility.POWER, Utility.WATER],
+    )
+    app.handle(
+        economy,
+        c.Classify(
+            case_id=rectify,
+            disposition="rectify",
+            reason="可整治",
+            deadline=deadline,
+            document_number="江津经信〔2021〕12号",
+        ),
+    )
+    app.handle(
+        Actor(unit=town), c.OrderSuspension(case_id=rectify, document_number="德感〔2021〕3号")
+    )
+
+    # 3. Close: licence revoked, power cut ordered (pending at the power company).
+    close = _list(
+        app,
+        "town:shuangfu",
+        "双福某食品作坊",
+        1002,
+        [ProblemKind.FOOD_DRUG_SAFETY, ProblemKind.UNLICENSED],
+        [Utility.POWER, Utility.WATER, Utility.GAS],
+    )
+    app.handle(
+        economy,
+        c.Classify(
+            case_id=close,
+            disposition="close",
+            reason="无法整治",
+            deadline=deadline,
+            document_number="江津经信〔2021〕13号",
+        ),
+    )
+    app.handle(
+        Actor(unit="market"),
+        c.RevokeLicence(
+            case_id=close, document_number="江津市监〔2021〕7号", legal_basis="《公司登记管理条例》"
+        ),
+    )
+    app.handle(
+        economy,
+        c.RequestUtilityOrder(
+            case_id=close,
+            utility=Utility.POWER,
+            kind=OrderKind.CUT,
+            grounds=LegalBasis.CLOSE_CLASSIFICATION,
+            document_number="江津经信〔2021〕停电1号",
+            deadline=now + timedelta(days=5),
+        ),
+    )
+
+    # 4. Relocate into the Luohuang park.
+    relocate = _list(
+        app,
+        "town:luohuang",
+        "珞璜某机加工厂",
+        1003,
+        [ProblemKind.INDUSTRIAL_POLICY],
+        [Utility.POWER],
+    )
+    app.handle(
+        Actor(unit="town:luohuang"),
+        c.Classify(
+            case_id=relocate, disposition="relocate", reason="应进未进园区", deadline=deadline
+        ),
+    )
+    return app.event_count()

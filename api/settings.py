@@ -1,0 +1,65 @@
+"""One typed settings object for every process (environment prefix LIANDONG_).
+
+The defaults are the embedded setup: SQLite files under .data/ and the local
+broker that infra/kafka/kafka.sh runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIANDONG_", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma separated"
+    )
+    event_store: str = Field(
+        default=f"sqlite:///{REPO_ROOT / '.data' / 'liandong-events.sqlite'}",
+        description="sqlite:///PATH, postgresql://USER:PASS@HOST:PORT/DB[?schema=S] or memory://",
+    )
+    view_store: str = Field(
+        default=f"sqlite:///{REPO_ROOT / '.data' / 'liandong-views.sqlite'}",
+        description="database of the read models (same URL forms as event_store)",
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    topic_prefix: str = Field(default="liandong", description="prefix of every Kafka topic")
+    units_file: Path | None = Field(default=None, description="units registry JSON (data)")
+
+    def event_store_env(self) -> dict[str, str]:
+        """The eventsourcing environment (PERSISTENCE_MODULE and friends) for `event_store`."""
+        return store_env(self.event_store)
+
+
+def store_env(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    if parts.scheme == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        if path not in (":memory:", "/:memory:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+    if parts.scheme in ("postgresql", "postgres"):
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.lstrip("/"),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or ""),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"]
+        return env
+    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///, postgresql:// or memory://")

@@ -1,0 +1,1 @@
+"""Adapters to the outside: Kafka (relay, utility orders, receipts) and probes."""
