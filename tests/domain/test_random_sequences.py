@@ -15,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from domain import commands as c
 from domain.application import Liandong
 from domain.case import Case
+from domain.catalogue import RECORDED_BY
 from domain.consumption import Reading
 from domain.errors import DomainError
 from domain.events import (
@@ -335,6 +336,8 @@ class Campaign(RuleBasedStateMachine):
                 if event.originator_version > 1
                 else None
             )
+            # docs/domain.md says which actions record each event: hold the code to it.
+            assert event.action is None or event.action in RECORDED_BY[type(event)], event
             if event.action is not None:  # rule 1
                 assert REGISTRY.permits(event.actor.unit, event.action), event
                 if REGISTRY.get(event.actor.unit).is_territorial:
