@@ -1,0 +1,51 @@
+"""Shared helpers for the benchmarks: stores, timing, and printing ratios."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def postgres_dsn() -> str:
+    """The bench PostgreSQL: LIANDONG_BENCH_POSTGRES_DSN, or the local infra cluster."""
+    configured = os.environ.get("LIANDONG_BENCH_POSTGRES_DSN")
+    if configured:
+        return configured
+    subprocess.run([str(REPO / "infra/postgres/postgres.sh"), "start"], check=True)
+    return "postgresql://liandong:liandong@127.0.0.1:55432/liandong_events"
+
+
+@contextmanager
+def postgres_schema(dsn: str) -> Iterator[str]:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{dsn}?schema={schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n{title}")
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
