@@ -7,12 +7,29 @@ from dataclasses import dataclass
 from api.settings import Settings
 from domain.application import Clock, Liandong, utc_now
 from domain.units import UnitsRegistry, default_registry
+from gateways.relay import EventRelay
+from gateways.topics import Topics
 
 
 @dataclass
 class Services:
     settings: Settings
     app: Liandong
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(prefix=self.settings.topic_prefix)
+
+    def relay(self) -> EventRelay:
+        return EventRelay(
+            self.app,
+            self.settings.kafka_bootstrap,
+            self.topics,
+            signing_key=self.settings.order_signing_key.encode(),
+            transactional_id=self.settings.relay_transactional_id,
+            batch_size=self.settings.relay_batch_size,
+            poll_seconds=self.settings.relay_poll_seconds,
+        )
 
     def close(self) -> None:
         self.app.close()

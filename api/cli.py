@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.bootstrap import Services
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -43,6 +51,33 @@ def _demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(run: Callable[[Services, threading.Event], None]) -> int:
+    """Runs one background worker until SIGTERM or SIGINT."""
+    from api.bootstrap import bootstrap
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    services = bootstrap()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        run(services, stop)
+    finally:
+        services.close()
+    return 0
+
+
+def _relay(args: argparse.Namespace) -> int:
+    def run(services: Services, stop: threading.Event) -> None:
+        if args.metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(args.metrics_port, addr="127.0.0.1")
+        services.relay().run(stop)
+
+    return _worker(run)
+
+
 def _units(_: argparse.Namespace) -> int:
     from domain.units import default_registry
 
@@ -62,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.set_defaults(func=_serve)
     sub.add_parser("demo", help="load the demo ledger").set_defaults(func=_demo)
+    relay = sub.add_parser("relay", help="publish every stored event to Kafka, exactly once")
+    relay.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
+    relay.set_defaults(func=_relay)
     units = sub.add_parser("units", help="the units registry")
     units.add_argument("subcommand", choices=["list"])
     units.set_defaults(func=_units)

@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     api_port: int = 8000
     topic_prefix: str = Field(default="liandong", description="prefix of every Kafka topic")
     units_file: Path | None = Field(default=None, description="units registry JSON (data)")
+    order_signing_key: str = Field(
+        default="dev-only-order-signing-key",
+        description="HMAC key that signs utility orders; set a secret one in production",
+    )
+    relay_transactional_id: str = Field(
+        default="liandong-relay", description="one per relay; a restarted relay fences the old one"
+    )
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=0.02, gt=0, le=5)
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing environment (PERSISTENCE_MODULE and friends) for `event_store`."""

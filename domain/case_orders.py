@@ -222,6 +222,16 @@ class OrdersMixin(CaseBase):
                 RULE_5,
                 field="order_id",
             )
+        return order
+
+    def _open_order_for_utility(
+        self, actor: Actor, order_id: str, receipt_id: str | None
+    ) -> OrderRecord | None:
+        """The order to act on, or None when this very receipt was applied already
+        (a redelivered receipt records nothing and is not an error)."""
+        order = self._order_for_utility(actor, order_id)
+        if receipt_id is not None and receipt_id in order.receipts:
+            return None
         if order.status.is_final:
             raise RuleViolation(
                 f"order {order_id} is already {order.status.value}",
@@ -232,8 +242,12 @@ class OrdersMixin(CaseBase):
             )
         return order
 
-    def acknowledge_order(self, actor: Actor, now: datetime, *, order_id: str) -> None:
-        order = self._order_for_utility(actor, order_id)
+    def acknowledge_order(
+        self, actor: Actor, now: datetime, *, order_id: str, receipt_id: str | None = None
+    ) -> None:
+        order = self._open_order_for_utility(actor, order_id, receipt_id)
+        if order is None:
+            return
         if order.status is OrderStatus.ACKNOWLEDGED:
             raise RuleViolation(
                 f"order {order_id} is already acknowledged",
@@ -242,7 +256,12 @@ class OrdersMixin(CaseBase):
                 message_zh="该指令已签收",
             )
         self._record(
-            UtilityOrderAcknowledged, actor, now, action=Action.ACKNOWLEDGE_ORDER, order_id=order_id
+            UtilityOrderAcknowledged,
+            actor,
+            now,
+            action=Action.ACKNOWLEDGE_ORDER,
+            order_id=order_id,
+            receipt_id=receipt_id,
         )
 
     def execute_order(
@@ -255,8 +274,10 @@ class OrdersMixin(CaseBase):
         reading: float,
         executed_at: datetime,
         evidence: tuple[Evidence, ...] = (),
+        receipt_id: str | None = None,
     ) -> None:
-        self._order_for_utility(actor, order_id)
+        if self._open_order_for_utility(actor, order_id, receipt_id) is None:
+            return
         self._require_text("meter", meter, RULE_5, "the meter or account number acted on")
         if executed_at > now:
             raise InvalidInput(
@@ -275,11 +296,21 @@ class OrdersMixin(CaseBase):
             reading=reading,
             executed_at=executed_at,
             evidence=evidence,
+            receipt_id=receipt_id,
         )
         self._complete(actor, now, Action.EXECUTE_ORDER, ref=order_id)
 
-    def refuse_order(self, actor: Actor, now: datetime, *, order_id: str, reason: str) -> None:
-        self._order_for_utility(actor, order_id)
+    def refuse_order(
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        order_id: str,
+        reason: str,
+        receipt_id: str | None = None,
+    ) -> None:
+        if self._open_order_for_utility(actor, order_id, receipt_id) is None:
+            return
         self._require_text("reason", reason, RULE_5, "why the utility refuses")
         self._record(
             UtilityOrderRefused,
@@ -288,6 +319,7 @@ class OrdersMixin(CaseBase):
             action=Action.REFUSE_ORDER,
             order_id=order_id,
             reason=reason,
+            receipt_id=receipt_id,
         )
         self._complete(actor, now, Action.EXECUTE_ORDER, ref=order_id)
 

@@ -217,8 +217,17 @@ class CancelUtilityOrder(OrderCommand):
     reason: str = Text
 
 
+RECEIPT_ID = Field(
+    default=None,
+    min_length=1,
+    max_length=64,
+    description="the utility's receipt id; a receipt applied twice is a no-op",
+)
+
+
 class AcknowledgeOrder(OrderCommand):
     action, method = Action.ACKNOWLEDGE_ORDER, "acknowledge_order"
+    receipt_id: str | None = RECEIPT_ID
 
 
 class ExecuteOrder(OrderCommand):
@@ -227,11 +236,13 @@ class ExecuteOrder(OrderCommand):
     reading: float = Field(ge=0)
     executed_at: AwareDatetime
     evidence: tuple[Evidence, ...] = EvidenceList
+    receipt_id: str | None = RECEIPT_ID
 
 
 class RefuseOrder(OrderCommand):
     action, method = Action.REFUSE_ORDER, "refuse_order"
     reason: str = Text
+    receipt_id: str | None = RECEIPT_ID
 
 
 _INCIDENT_ACTION = {

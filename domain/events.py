@@ -425,10 +425,12 @@ class UtilityOrderIssued(CaseEvent):
 
 class UtilityOrderAcknowledged(CaseEvent):
     order_id: str
+    receipt_id: str | None = None
 
     def apply_to(self, case: Case) -> None:
-        case.orders[self.order_id] = case.orders[self.order_id].model_copy(
-            update={"status": OrderStatus.ACKNOWLEDGED}
+        order = case.orders[self.order_id]
+        case.orders[self.order_id] = order.model_copy(
+            update={"status": OrderStatus.ACKNOWLEDGED, "receipts": _with(order, self.receipt_id)}
         )
 
 
@@ -437,6 +439,7 @@ class UtilityOrderExecuted(CaseEvent):
     meter: str
     reading: float
     executed_at: datetime
+    receipt_id: str | None = None
 
     def apply_to(self, case: Case) -> None:
         order = case.orders[self.order_id]
@@ -446,6 +449,7 @@ class UtilityOrderExecuted(CaseEvent):
                 "meter": self.meter,
                 "reading": self.reading,
                 "executed_at": self.executed_at,
+                "receipts": _with(order, self.receipt_id),
             }
         )
         supply = case.supplies[order.utility]
@@ -462,10 +466,16 @@ class UtilityOrderExecuted(CaseEvent):
 class UtilityOrderRefused(CaseEvent):
     order_id: str
     reason: str
+    receipt_id: str | None = None
 
     def apply_to(self, case: Case) -> None:
-        case.orders[self.order_id] = case.orders[self.order_id].model_copy(
-            update={"status": OrderStatus.REFUSED, "refusal_reason": self.reason}
+        order = case.orders[self.order_id]
+        case.orders[self.order_id] = order.model_copy(
+            update={
+                "status": OrderStatus.REFUSED,
+                "refusal_reason": self.reason,
+                "receipts": _with(order, self.receipt_id),
+            }
         )
 
 
@@ -502,6 +512,10 @@ class ConsumptionFlagVerified(CaseEvent):
         case.flags[self.flag_id] = case.flags[self.flag_id].model_copy(
             update={"verified": True, "resumed": self.resumed}
         )
+
+
+def _with(order: OrderRecord, receipt_id: str | None) -> tuple[str, ...]:
+    return (*order.receipts, receipt_id) if receipt_id else order.receipts
 
 
 def all_case_events() -> list[type[CaseEvent]]:

@@ -88,6 +88,7 @@ class OrderRecord(Frozen):
     reading: float | None = None
     executed_at: datetime | None = None
     refusal_reason: str | None = None
+    receipts: tuple[str, ...] = ()  # receipt ids already applied (redelivery is a no-op)
 
 
 class AcceptanceRound(Frozen):

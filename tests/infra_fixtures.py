@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -53,6 +54,47 @@ def kafka_bootstrap() -> Iterator[str]:
     run_script("infra/kafka/kafka.sh", "start", env=env)
     yield f"127.0.0.1:{TEST_KAFKA_PORT}"
     # Left running: the next session reuses it; CI ends every process when it stops.
+
+
+PORT_PRIVATE = 19192
+
+
+@dataclass(frozen=True)
+class PrivateBroker:
+    """A broker of one test module's own, for tests that stop and start it."""
+
+    data_dir: Path
+    port: int
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def script(self, command: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.data_dir)}
+        return subprocess.run(
+            [str(REPO / "infra/kafka/kafka.sh"), command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    def start(self) -> None:
+        result = self.script("start")
+        assert result.returncode == 0, result.stderr
+
+    def stop(self) -> None:
+        result = self.script("stop")
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBroker]:
+    broker = PrivateBroker(tmp_path_factory.mktemp("kafka"), PORT_PRIVATE)
+    broker.start()
+    yield broker
+    broker.script("stop")
 
 
 @pytest.fixture(scope="session")

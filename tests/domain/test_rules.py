@@ -433,6 +433,23 @@ class TestRule5OrdersSettleExactlyOnceByTheirUtility:
             "order_id",
         )
 
+    def test_a_redelivered_receipt_records_nothing_and_is_no_error(self, s: Scenario) -> None:
+        _, order_id = self.pending(s)
+        execute = c.ExecuteOrder(
+            order_id=order_id, meter="m", reading=1, executed_at=s.clock.now, receipt_id="power-r-1"
+        )
+        s.act("power", execute)
+        before = s.app.event_count()
+        assert s.act("power", execute).events == 0
+        assert s.app.event_count() == before
+        refused(
+            s,
+            "power",
+            execute.model_copy(update={"receipt_id": "power-r-2"}),
+            RuleViolation,
+            "order_id",
+        )
+
     def test_a_refusal_gives_its_reason_and_settles_the_order(self, s: Scenario) -> None:
         case_id, order_id = self.pending(s)
         refused(s, "power", c.RefuseOrder(order_id=order_id, reason=" "), InvalidInput, "reason")

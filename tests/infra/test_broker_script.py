@@ -4,10 +4,8 @@ broker (not the session's), because they stop it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,21 +16,14 @@ from api.app import create_app
 from api.bootstrap import bootstrap
 from api.settings import Settings
 from tests.infra.test_services_are_real import produce_and_consume
+from tests.infra_fixtures import PORT_PRIVATE as PORT
+from tests.infra_fixtures import PrivateBroker
 
 pytestmark = pytest.mark.kafka
-REPO = Path(__file__).resolve().parents[2]
-PORT = 19192
 
 
 def kafka_sh(command: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KAFKA_PORT": str(PORT), "KAFKA_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [str(REPO / "infra/kafka/kafka.sh"), command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return PrivateBroker(data_dir, PORT).script(command)
 
 
 def broker_pids(data_dir: Path) -> list[str]:
@@ -43,11 +34,8 @@ def broker_pids(data_dir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    data_dir = tmp_path_factory.mktemp("kafka")
-    assert kafka_sh("start", data_dir).returncode == 0
-    yield data_dir
-    kafka_sh("stop", data_dir)
+def own_broker(private_broker: PrivateBroker) -> Path:
+    return private_broker.data_dir
 
 
 def test_starting_twice_leaves_one_broker(own_broker: Path) -> None:

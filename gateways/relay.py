@@ -1,0 +1,216 @@
+"""The relay: every stored event onto Kafka, once and in order.
+
+It reads the event store's notification log in order and publishes each event to
+the events topic (keyed by case, so one case stays on one partition, in order),
+and utility orders to their utility's topic. Each batch is one Kafka transaction
+that also writes the relay's new position to a compacted topic; a crash at any
+instant therefore leaves either the whole batch and its position, or neither, for
+`read_committed` consumers. On start the transactional producer fences and aborts
+any previous instance, then the relay resumes from the last committed position.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import Notification
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
+
+from domain.application import Liandong
+from domain.values import Utility
+from gateways.envelope import wrap_state
+from gateways.orders import SIGNATURE_HEADER, OrderMessage, sign
+from gateways.topics import Topics, ensure_topics
+
+log = logging.getLogger(__name__)
+
+STORED = Gauge("liandong_relay_stored_position", "newest event position in the event store")
+PUBLISHED = Gauge("liandong_relay_published_position", "newest position committed to Kafka")
+LAG = Gauge("liandong_relay_lag_events", "events stored but not yet committed to Kafka")
+RELAYED = Counter("liandong_relay_events_total", "events committed to Kafka by the relay")
+FAILURES = Counter("liandong_relay_failures_total", "relay batches that failed and were retried")
+
+POSITION_KEY = b"relay-position"
+ORDER_EVENTS = ("UtilityOrderIssued", "UtilityOrderCancelled")
+
+
+class EventRelay:
+    def __init__(
+        self,
+        app: Liandong,
+        bootstrap: str,
+        topics: Topics,
+        *,
+        signing_key: bytes,
+        transactional_id: str = "liandong-relay",
+        batch_size: int = 500,
+        poll_seconds: float = 0.02,
+    ) -> None:
+        self.app = app
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.signing_key = signing_key
+        self.transactional_id = transactional_id
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.position = 0
+        self._producer: KafkaProducer | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def connect(self) -> None:
+        """Creates topics, fences any previous relay, and reads the committed position."""
+        ensure_topics(self.bootstrap, self.topics.all())
+        self._producer = KafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            transactional_id=self.transactional_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            max_block_ms=30_000,
+            client_id=self.transactional_id,
+        )
+        self._producer.init_transactions()
+        self.position = read_committed_position(self.bootstrap, self.topics)
+        PUBLISHED.set(self.position)
+        log.info("relay %s resumes after position %d", self.transactional_id, self.position)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
+
+    def run(self, stop: threading.Event) -> None:
+        """Relays until `stop` is set; a failed batch is retried on a fresh producer, after
+        re-reading the committed position (the commit may have succeeded before the error)."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                if self._producer is None:
+                    self.connect()
+                if self.relay_batch() == 0:
+                    stop.wait(self.poll_seconds)
+                backoff = 0.5
+            except (KafkaError, OSError) as exc:
+                FAILURES.inc()
+                log.warning("relay batch failed (%s); reconnecting in %.1f s", exc, backoff)
+                self._discard_producer()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        self.close()
+
+    def _discard_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=1)
+            except Exception:
+                log.debug("closing a failed producer raised", exc_info=True)
+
+    # ------------------------------------------------------------ one batch
+
+    def relay_batch(self) -> int:
+        """Publishes the next batch of stored events in one transaction; returns its size."""
+        assert self._producer is not None
+        stored = self.app.recorder.max_notification_id() or 0
+        STORED.set(stored)
+        LAG.set(max(stored - self.position, 0))
+        if stored <= self.position:
+            return 0
+        notifications = self.app.recorder.select_notifications(
+            start=self.position + 1, limit=self.batch_size
+        )
+        if not notifications:
+            return 0
+        producer = self._producer
+        # A failure inside the transaction propagates: the broker aborts the transaction
+        # when the next producer with this transactional id fences this one, and the
+        # caller resumes from the committed position.
+        producer.begin_transaction()
+        for notification in notifications:
+            self._publish(producer, notification)
+        last = notifications[-1].id
+        producer.send(
+            self.topics.relay_position.name,
+            key=POSITION_KEY,
+            value=orjson.dumps({"position": last}),
+        )
+        producer.commit_transaction()
+        self.position = last
+        PUBLISHED.set(last)
+        LAG.set(max(stored - last, 0))
+        RELAYED.inc(len(notifications))
+        return len(notifications)
+
+    def _publish(self, producer: KafkaProducer, notification: Notification) -> None:
+        state: dict[str, Any] = orjson.loads(notification.state)
+        state = {
+            "originator_id": str(notification.originator_id),
+            "originator_version": notification.originator_version,
+            **state,
+        }
+        class_name = notification.topic.rpartition(":")[2]
+        envelope = wrap_state(class_name, state, notification.id)
+        producer.send(
+            self.topics.events.name,
+            key=envelope.key,
+            value=envelope.value,
+            headers=envelope.headers,
+        )
+        if class_name in ORDER_EVENTS:
+            self._publish_order(producer, class_name, state, notification.id)
+
+    def _publish_order(
+        self, producer: KafkaProducer, class_name: str, state: dict[str, Any], position: int
+    ) -> None:
+        case_id = UUID(state["originator_id"])
+        if class_name == "UtilityOrderIssued":
+            from domain.records import OrderRecord
+
+            order = OrderRecord.model_validate(state["order"])
+            message = OrderMessage.issued(order, case_id, state.get("legal_basis", ""), position)
+        else:
+            order = self.app.get_case(case_id).orders[state["order_id"]]
+            message = OrderMessage.cancelled(order, case_id, state["reason"], position)
+        topic = self.topics.orders(Utility(order.utility))
+        value = topic.serialize(message)
+        producer.send(
+            topic.name,
+            key=str(case_id).encode(),
+            value=value,
+            headers=[(SIGNATURE_HEADER, sign(value, self.signing_key))],
+        )
+
+
+def read_committed_position(bootstrap: str, topics: Topics, timeout_s: float = 30.0) -> int:
+    """The last position a relay committed (0 when none), read with read_committed."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        group_id=None,
+        client_id="liandong-relay-position",
+    )
+    try:
+        partition = TopicPartition(topics.relay_position.name, 0)
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        end = consumer.end_offsets([partition])[partition]
+        position = 0
+        deadline = time.monotonic() + timeout_s
+        while consumer.position(partition) < end:
+            if time.monotonic() > deadline:
+                raise TimeoutError("could not read the relay position topic to its end")
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    position = int(orjson.loads(record.value)["position"])
+        return position
+    finally:
+        consumer.close()

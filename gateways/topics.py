@@ -1,0 +1,112 @@
+"""Kafka topics as objects that carry their name, layout, configuration and
+serialization (as quix-streams does), and their idempotent creation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import orjson
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from pydantic import BaseModel
+
+from domain.values import Utility
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+@dataclass(frozen=True)
+class Topic(Generic[M]):
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+    model: type[M] | None = None
+
+    def serialize(self, message: M) -> bytes:
+        return orjson.dumps(message.model_dump(mode="json"))
+
+    def deserialize(self, value: bytes) -> M:
+        """Raises pydantic.ValidationError or orjson.JSONDecodeError on bad input."""
+        assert self.model is not None
+        return self.model.model_validate(orjson.loads(value))
+
+    def new_topic(self) -> NewTopic:
+        return NewTopic(
+            self.name,
+            num_partitions=self.partitions,
+            replication_factor=-1,
+            topic_configs=dict(self.config),
+        )
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic of one deployment, named under a prefix (LIANDONG_TOPIC_PREFIX)."""
+
+    prefix: str
+    # Defaults suit a single broker; production sets partitions and replication by config.
+    event_partitions: int = 6
+
+    @property
+    def events(self) -> Topic[Any]:
+        # Everything is kept: no deletion by time or size, no compaction.
+        return Topic(f"{self.prefix}.events.v1", self.event_partitions, KEEP_FOREVER)
+
+    @property
+    def relay_position(self) -> Topic[Any]:
+        # The relay's position, written in the same transaction as the events it covers.
+        return Topic(f"{self.prefix}.relay-position.v1", 1, {"cleanup.policy": "compact"})
+
+    def orders(self, utility: Utility) -> Topic[Any]:
+        from gateways.orders import OrderMessage
+
+        return Topic(f"{self.prefix}.orders.{utility.value}.v1", 3, KEEP_FOREVER, OrderMessage)
+
+    @property
+    def receipts(self) -> Topic[Any]:
+        from gateways.orders import Receipt
+
+        return Topic(f"{self.prefix}.receipts.v1", 3, KEEP_FOREVER, Receipt)
+
+    @property
+    def dead_letters(self) -> Topic[Any]:
+        return Topic(f"{self.prefix}.receipts.dead-letter.v1", 1, KEEP_FOREVER)
+
+    def all(self) -> list[Topic[Any]]:
+        return [
+            self.events,
+            self.relay_position,
+            *(self.orders(u) for u in Utility),
+            self.receipts,
+            self.dead_letters,
+        ]
+
+
+def ensure_topics(
+    bootstrap: str,
+    topics: Iterable[Topic[Any]],
+    admin_factory: Callable[..., KafkaAdminClient] = KafkaAdminClient,
+) -> list[str]:
+    """Creates the topics that do not exist yet; returns the names it created."""
+    admin = admin_factory(bootstrap_servers=bootstrap, client_id="liandong-topics")
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in topics if t.name not in existing]
+        created = []
+        for topic in missing:
+            try:
+                admin.create_topics([topic.new_topic()])
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass  # created meanwhile by another process
+        if created:
+            log.info("created topics %s", created)
+        return created
+    finally:
+        admin.close()

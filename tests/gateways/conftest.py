@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from api.settings import store_env
+from domain.application import Liandong
+from gateways.relay import EventRelay
+from gateways.topics import Topics
+from tests.domain.scenario import FrozenClock, Scenario
+
+SIGNING_KEY = b"test-signing-key"
+
+
+@dataclass
+class Relayed:
+    """A store, its relay running in a thread, and this test's own topics."""
+
+    app: Liandong
+    relay: EventRelay
+    topics: Topics
+    scenario: Scenario
+    store_url: str
+    bootstrap: str
+
+
+@pytest.fixture
+def topics() -> Topics:
+    return Topics(prefix=f"t{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture
+def relayed(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[Relayed]:
+    clock = FrozenClock()
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    app = Liandong(env=store_env(url), clock=clock)
+    relay = EventRelay(
+        app,
+        kafka_bootstrap,
+        topics,
+        signing_key=SIGNING_KEY,
+        transactional_id=f"relay-{topics.prefix}",
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    yield Relayed(app, relay, topics, Scenario(app, clock), url, kafka_bootstrap)
+    stop.set()
+    thread.join(timeout=15)
+    app.close()
