@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.bootstrap import Services, bootstrap
-from api.routers import health
+from api.routers import health, meta
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -29,4 +29,5 @@ def create_app(services: Services | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
+    app.include_router(meta.router)
     return app

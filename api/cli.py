@@ -33,12 +33,29 @@ def _serve(args: argparse.Namespace) -> int:
             else "demo ledger: store already holds events, nothing loaded",
             flush=True,
         )
-    uvicorn.run(
-        create_app(services),
-        host=args.host or settings.api_host,
-        port=args.port or settings.api_port,
-        log_level="info",
-    )
+    stop = threading.Event()
+    workers = []
+    if args.workers:
+        # One process for a local setup; production runs `liandong relay` and
+        # `liandong receipts` as processes of their own.
+        from gateways.receipts import ReceiptGateway
+
+        receipts = ReceiptGateway(services.app, settings.kafka_bootstrap, services.topics)
+        for name, target in (("relay", services.relay().run), ("receipts", receipts.run)):
+            worker = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+            worker.start()
+            workers.append(worker)
+    try:
+        uvicorn.run(
+            create_app(services),
+            host=args.host or settings.api_host,
+            port=args.port or settings.api_port,
+            log_level="info",
+        )
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=10)
     return 0
 
 
@@ -78,6 +95,40 @@ def _relay(args: argparse.Namespace) -> int:
     return _worker(run)
 
 
+def _receipts(_: argparse.Namespace) -> int:
+    def run(services: Services, stop: threading.Event) -> None:
+        from gateways.receipts import ReceiptGateway
+
+        ReceiptGateway(services.app, services.settings.kafka_bootstrap, services.topics).run(stop)
+
+    return _worker(run)
+
+
+def _utility_agent(args: argparse.Namespace) -> int:
+    from domain.values import Utility
+    from gateways.agent import UtilityAgent, automatic, prompt_decision
+    from gateways.topics import Topics
+
+    settings = Settings()
+    agent = UtilityAgent(
+        settings.kafka_bootstrap,
+        Topics(prefix=settings.topic_prefix),
+        Utility(args.utility),
+        settings.order_signing_key.encode(),
+        person=args.person,
+    )
+    decide = (
+        automatic(args.auto, args.meter, args.reading)
+        if args.auto
+        else prompt_decision(sys.stdin, sys.stdout)
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    handled = agent.run(decide, stop, max_orders=args.max_orders)
+    print(f"{handled} order(s) handled", flush=True)
+    return 0
+
+
 def _units(_: argparse.Namespace) -> int:
     from domain.units import default_registry
 
@@ -95,11 +146,29 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--demo", action="store_true", help="load the demo ledger into an empty store"
     )
+    serve.add_argument(
+        "--workers",
+        action="store_true",
+        help="also run the relay and the receipts gateway in this process",
+    )
     serve.set_defaults(func=_serve)
     sub.add_parser("demo", help="load the demo ledger").set_defaults(func=_demo)
     relay = sub.add_parser("relay", help="publish every stored event to Kafka, exactly once")
     relay.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
     relay.set_defaults(func=_relay)
+    sub.add_parser("receipts", help="turn utilities' receipts into commands").set_defaults(
+        func=_receipts
+    )
+    agent = sub.add_parser("utility-agent", help="reference client for a utility's IT staff")
+    agent.add_argument("--utility", required=True, choices=["power", "water", "gas"])
+    agent.add_argument(
+        "--auto", choices=["acknowledge", "execute"], help="act on every order without asking"
+    )
+    agent.add_argument("--meter", help="meter number for --auto execute (default: the order's)")
+    agent.add_argument("--reading", type=float, default=0.0)
+    agent.add_argument("--person", help="who at the utility acts")
+    agent.add_argument("--max-orders", type=int, help="exit after handling this many")
+    agent.set_defaults(func=_utility_agent)
     units = sub.add_parser("units", help="the units registry")
     units.add_argument("subcommand", choices=["list"])
     units.set_defaults(func=_units)

@@ -4,6 +4,7 @@ serialization (as quix-streams does), and their idempotent creation."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -107,6 +108,20 @@ def ensure_topics(
                 pass  # created meanwhile by another process
         if created:
             log.info("created topics %s", created)
+        # Another process may have just created them: wait in every case.
+        _wait_until_visible(admin, [t.name for t in topics])
         return created
     finally:
         admin.close()
+
+
+def _wait_until_visible(admin: KafkaAdminClient, names: list[str], timeout_s: float = 30) -> None:
+    """Creation returns before every broker serves the new topics' metadata; a consumer
+    that subscribes in between gets no partitions until its next metadata refresh."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        described = admin.describe_topics(names)
+        if all(t.get("error_code", 0) == 0 and t.get("partitions") for t in described):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"topics {names} not visible after {timeout_s} s")

@@ -4,6 +4,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def topics() -> Topics:
 
 @pytest.fixture
 def relayed(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[Relayed]:
-    clock = FrozenClock()
+    clock = FrozenClock(now=datetime.now(tz=UTC))  # utilities report real times
     url = f"sqlite:///{tmp_path / 'events.sqlite'}"
     app = Liandong(env=store_env(url), clock=clock)
     relay = EventRelay(

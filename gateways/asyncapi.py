@@ -1,0 +1,167 @@
+"""The AsyncAPI 3.0 document of every topic, generated from the pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from domain.events import all_case_events
+from domain.indexes import UsccRegistered
+from domain.patrol import PatrolRecorded
+from domain.values import Utility
+from gateways.envelope import SOURCE, event_type
+from gateways.orders import SIGNATURE_HEADER, OrderMessage, Receipt
+from gateways.topics import Topics
+
+REF = "#/components/schemas/{model}"
+
+CLOUDEVENT_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "CloudEvents 1.0, Kafka protocol binding, binary content mode",
+    "required": ["ce_id", "ce_source", "ce_type", "ce_specversion", "ce_time", "ce_subject"],
+    "properties": {
+        "ce_id": {"type": "string", "description": "<case id>/<version>: unique per event"},
+        "ce_source": {"type": "string", "const": SOURCE},
+        "ce_type": {"type": "string", "description": f"{event_type('<EventName>')}"},
+        "ce_specversion": {"type": "string", "const": "1.0"},
+        "ce_time": {"type": "string", "format": "date-time"},
+        "ce_subject": {"type": "string", "description": "the case (aggregate) id"},
+        "ce_partitionkey": {"type": "string", "description": "the case id, also the Kafka key"},
+        "ce_sequence": {"type": "string", "description": "position in Liandong's event log"},
+        "content-type": {"type": "string", "const": "application/json"},
+    },
+}
+
+
+def _schemas(models: list[type[BaseModel]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The models' JSON schemas, referenced from components/schemas."""
+    _, top = models_json_schema([(m, "serialization") for m in models], ref_template=REF)
+    defs: dict[str, Any] = top.get("$defs", {})
+    return {m.__name__: {"$ref": REF.format(model=m.__name__)} for m in models}, defs
+
+
+def _message(
+    name: str, payload: dict[str, Any], summary: str, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "name": name,
+        "title": name,
+        "summary": summary,
+        "contentType": "application/json",
+        "payload": payload,
+        "bindings": {"kafka": {"key": {"type": "string", "description": "the case id"}}},
+    }
+    if headers:
+        message["headers"] = headers
+    return message
+
+
+def document(topics: Topics, bootstrap: str = "127.0.0.1:9092") -> dict[str, Any]:
+    events: list[type[BaseModel]] = [*all_case_events(), PatrolRecorded, UsccRegistered]
+    refs, schemas = _schemas([*events, OrderMessage, Receipt])
+    messages = {
+        cls.__name__: _message(
+            cls.__name__,
+            refs[cls.__name__],
+            (cls.__doc__ or cls.__name__).strip().splitlines()[0],
+            CLOUDEVENT_HEADERS,
+        )
+        for cls in events
+    }
+    signed = {
+        "type": "object",
+        "required": [SIGNATURE_HEADER],
+        "properties": {
+            SIGNATURE_HEADER: {
+                "type": "string",
+                "description": "hex HMAC-SHA256 of the value with the order key",
+            }
+        },
+    }
+    messages["OrderMessage"] = _message(
+        "OrderMessage", refs["OrderMessage"], "A utility order issued or cancelled", signed
+    )
+    messages["Receipt"] = _message(
+        "Receipt", refs["Receipt"], "A utility's acknowledgement, execution or refusal"
+    )
+    dead_letter_headers = {
+        "type": "object",
+        "properties": {
+            h: {"type": "string"}
+            for h in ("dlq-source", "dlq-code", "dlq-rule", "dlq-field", "dlq-reason")
+        },
+    }
+    messages["DeadLetter"] = _message(
+        "DeadLetter",
+        {"type": "string", "description": "the refused receipt, unchanged"},
+        "A receipt that could not be applied, with its reason",
+        dead_letter_headers,
+    )
+    messages["RelayPosition"] = _message(
+        "RelayPosition",
+        {"type": "object", "properties": {"position": {"type": "integer"}}},
+        "The relay's committed position (compacted)",
+    )
+
+    def ref(name: str) -> dict[str, str]:
+        return {"$ref": f"#/components/messages/{name}"}
+
+    channels: dict[str, Any] = {
+        "events": {
+            "address": topics.events.name,
+            "title": "Every event, keyed by case",
+            "messages": {cls.__name__: ref(cls.__name__) for cls in events},
+        },
+        "relayPosition": {
+            "address": topics.relay_position.name,
+            "messages": {"RelayPosition": ref("RelayPosition")},
+        },
+        "receipts": {"address": topics.receipts.name, "messages": {"Receipt": ref("Receipt")}},
+        "deadLetters": {
+            "address": topics.dead_letters.name,
+            "messages": {"DeadLetter": ref("DeadLetter")},
+        },
+    }
+    for utility in Utility:
+        channels[f"orders{utility.value.title()}"] = {
+            "address": topics.orders(utility).name,
+            "title": f"Orders for the {utility.value} utility",
+            "messages": {"OrderMessage": ref("OrderMessage")},
+        }
+
+    def operation(action: str, channel: str, summary: str) -> dict[str, Any]:
+        return {"action": action, "channel": {"$ref": f"#/channels/{channel}"}, "summary": summary}
+
+    operations = {
+        "publishEvents": operation("send", "events", "The relay publishes every event"),
+        "receiveReceipts": operation("receive", "receipts", "Liandong applies receipts"),
+        "publishDeadLetters": operation("send", "deadLetters", "Refused receipts, with reasons"),
+        "publishRelayPosition": operation("send", "relayPosition", "The relay's position"),
+    }
+    for utility in Utility:
+        name = f"orders{utility.value.title()}"
+        operations[f"send{name[0].upper()}{name[1:]}"] = operation(
+            "send", name, f"Orders for the {utility.value} utility"
+        )
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Liandong 联动 event streams",
+            "version": "1.0.0",
+            "description": "Every event of the 散乱污 linkage campaign, utility orders, and "
+            "utilities' receipts. Events are CloudEvents 1.0 in Kafka binary mode.",
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "local": {
+                "host": bootstrap,
+                "protocol": "kafka",
+                "description": "the broker from infra/kafka",
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }

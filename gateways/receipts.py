@@ -1,0 +1,88 @@
+"""Receipts from utilities become domain commands (DOMAIN.md section 8).
+
+A receipt for an unknown order, for another utility's order, or a second execution
+is refused by the domain and written with its reason to the dead-letter topic; a
+redelivered receipt (same receipt id) records nothing. The consumer never crashes
+on bad input and commits offsets only after handling.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+
+from domain import commands as c
+from domain.application import Liandong
+from domain.values import Actor
+from gateways.consumer_loop import ConsumerLoop, Poison
+from gateways.orders import Receipt
+from gateways.topics import Topics, ensure_topics
+
+
+def receipt_command(receipt: Receipt) -> c.OrderCommand:
+    if receipt.status == "acknowledged":
+        return c.AcknowledgeOrder(order_id=receipt.order_id, receipt_id=receipt.receipt_id)
+    if receipt.status == "refused":
+        if not receipt.reason:
+            raise Poison(
+                "invalid_input",
+                "a refusal gives its reason",
+                field="reason",
+                rule="rule 5: refused with a reason",
+            )
+        return c.RefuseOrder(
+            order_id=receipt.order_id, reason=receipt.reason, receipt_id=receipt.receipt_id
+        )
+    meter, reading, executed_at = receipt.meter, receipt.reading, receipt.executed_at
+    if meter is None or reading is None or executed_at is None:
+        missing = [f for f in ("meter", "reading", "executed_at") if getattr(receipt, f) is None]
+        raise Poison(
+            "invalid_input",
+            f"an execution reports {', '.join(missing)}",
+            field=missing[0],
+            rule="rule 5: executed with meter, reading and time",
+        )
+    return c.ExecuteOrder(
+        order_id=receipt.order_id,
+        meter=meter,
+        reading=reading,
+        executed_at=executed_at,
+        receipt_id=receipt.receipt_id,
+    )
+
+
+def apply_receipt(app: Liandong, receipt: Receipt) -> int:
+    """Applies one receipt as the utility that sent it; returns the events recorded."""
+    actor = Actor(unit=receipt.utility.value, person=receipt.person)
+    return app.handle(actor, receipt_command(receipt)).events
+
+
+class ReceiptGateway:
+    def __init__(
+        self, app: Liandong, bootstrap: str, topics: Topics, group_id: str = "liandong-receipts"
+    ) -> None:
+        self.app, self.bootstrap, self.topics, self.group_id = app, bootstrap, topics, group_id
+
+    def handle(self, record: ConsumerRecord) -> None:
+        apply_receipt(self.app, self.topics.receipts.deserialize(record.value))
+
+    def run(self, stop: threading.Event) -> None:
+        ensure_topics(self.bootstrap, self.topics.all())
+        consumer = KafkaConsumer(
+            self.topics.receipts.name,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            client_id=self.group_id,
+        )
+        producer = KafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", client_id=f"{self.group_id}-dead-letters"
+        )
+        try:
+            ConsumerLoop(consumer, self.handle, producer, self.topics.dead_letters.name).run(stop)
+        finally:
+            producer.close(timeout=5)

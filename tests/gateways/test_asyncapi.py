@@ -1,0 +1,41 @@
+"""The AsyncAPI document is valid against the official AsyncAPI 3.0.0 JSON schema
+(tests/data/asyncapi-3.0.0.schema.json, from npm @asyncapi/specs 6.11.1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from domain.events import all_case_events
+from domain.values import Utility
+from gateways.asyncapi import document
+from gateways.topics import Topics
+
+SCHEMA = Path(__file__).resolve().parents[1] / "data" / "asyncapi-3.0.0.schema.json"
+
+
+def test_the_document_is_valid_asyncapi_3() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    doc = json.loads(json.dumps(document(Topics(prefix="liandong"))))
+    jsonschema.validate(doc, schema)
+
+
+def test_every_topic_and_event_is_described() -> None:
+    topics = Topics(prefix="liandong")
+    doc = document(topics)
+    addresses = {c["address"] for c in doc["channels"].values()}
+    assert addresses == {t.name for t in topics.all()}
+    event_messages = doc["channels"]["events"]["messages"]
+    assert {cls.__name__ for cls in all_case_events()} <= set(event_messages)
+    assert {f"orders{u.value.title()}" for u in Utility} <= set(doc["channels"])
+
+
+def test_an_invalid_document_is_refused_by_the_schema() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    doc = json.loads(json.dumps(document(Topics(prefix="liandong"))))
+    doc["channels"]["events"]["address"] = 42
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
