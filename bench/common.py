@@ -23,6 +23,20 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     return result, time.perf_counter() - started
 
 
+def kafka_bootstrap() -> str:
+    """The bench broker: LIANDONG_BENCH_KAFKA_BOOTSTRAP, or the local infra broker."""
+    configured = os.environ.get("LIANDONG_BENCH_KAFKA_BOOTSTRAP")
+    if configured:
+        return configured
+    subprocess.run([str(REPO / "infra/kafka/kafka.sh"), "start"], check=True)
+    return "127.0.0.1:9092"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
 def postgres_dsn() -> str:
     """The bench PostgreSQL: LIANDONG_BENCH_POSTGRES_DSN, or the local infra cluster."""
     configured = os.environ.get("LIANDONG_BENCH_POSTGRES_DSN")
