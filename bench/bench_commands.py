@@ -1,7 +1,7 @@
 """Commands per second through the Liandong application, beside a raw eventsourcing
 recorder inserting the same events in the same transactions on the same store.
 
-    .venv/bin/python bench/bench_commands.py [--cases 300]
+    .venv/bin/python -m bench.bench_commands [--cases 300]
 
 Goal (issue 3): the application reaches at least 0.5 of the raw recorder's rate.
 """
@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from uuid import UUID
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eventsourcing.persistence import StoredEvent
 

@@ -1,6 +1,6 @@
 """The relay beside a raw kafka-python producer, and order latency to a utility.
 
-    .venv/bin/python bench/bench_relay.py [--events 20000] [--orders 500]
+    .venv/bin/python -m bench.bench_relay [--events 20000] [--orders 500]
 
 1. Throughput: the relay publishes a store's events (transactions of 500, with its
    position) against a raw idempotent producer sending the very same keys, values and
@@ -12,27 +12,23 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import orjson
+from kafka import KafkaConsumer, KafkaProducer
 
-import orjson  # noqa: E402
-from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
-
-from api.settings import store_env  # noqa: E402
-from bench.common import kafka_bootstrap, percentile, report, timed  # noqa: E402
-from domain import commands as c  # noqa: E402
-from domain.application import Liandong  # noqa: E402
-from domain.values import Actor, LegalBasis, OrderKind, Utility  # noqa: E402
-from gateways.envelope import wrap_state  # noqa: E402
-from gateways.relay import EventRelay  # noqa: E402
-from gateways.topics import Topics, ensure_topics  # noqa: E402
+from api.settings import store_env
+from bench.common import kafka_bootstrap, percentile, report, timed
+from domain import commands as c
+from domain.application import Liandong
+from domain.values import Actor, LegalBasis, OrderKind, Utility
+from gateways.envelope import wrap_state
+from gateways.relay import EventRelay
+from gateways.topics import Topics, ensure_topics
 
 TOWN = Actor(unit="town:degan")
 ECONOMY = Actor(unit="economy")
@@ -103,12 +99,12 @@ def throughput(bootstrap: str, events: int) -> list[tuple[str, str]]:
         _, relay_seconds = timed(relay_all)
         relay.close()
         app.close()
-    n = len(envelopes)
-    ratio = (n / relay_seconds) / (n / raw_seconds)
+    count = len(envelopes)
+    ratio = raw_seconds / relay_seconds
     return [
-        ("events", f"{n}"),
-        ("raw producer", f"{n / raw_seconds:,.0f} events/s"),
-        ("relay", f"{n / relay_seconds:,.0f} events/s (transactions of 500 + position)"),
+        ("events", f"{count}"),
+        ("raw producer", f"{count / raw_seconds:,.0f} events/s"),
+        ("relay", f"{count / relay_seconds:,.0f} events/s (transactions of 500 + position)"),
         ("ratio", f"{ratio:.2f} of raw (goal >= 0.7) {'PASS' if ratio >= 0.7 else 'BELOW GOAL'}"),
     ]
 
