@@ -35,10 +35,16 @@ def topics() -> Topics:
     return Topics(prefix=f"t{uuid.uuid4().hex[:10]}")
 
 
-@pytest.fixture
-def relayed(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[Relayed]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def relayed(
+    request: pytest.FixtureRequest, kafka_bootstrap: str, topics: Topics, tmp_path: Path
+) -> Iterator[Relayed]:
+    """The relay reads the notification log of either store (both by polling)."""
     clock = FrozenClock(now=datetime.now(tz=UTC))  # utilities report real times
-    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_store_url")
     app = Liandong(env=store_env(url), clock=clock)
     relay = EventRelay(
         app,
