@@ -9,6 +9,10 @@ from domain.application import Clock, Liandong, utc_now
 from domain.units import UnitsRegistry, default_registry
 from gateways.relay import EventRelay
 from gateways.topics import Topics
+from projections.audit import AuditProjection
+from projections.db import Database
+from projections.runner import Projection, ProjectionRunner
+from projections.status import StatusProjection
 
 
 @dataclass
@@ -29,6 +33,21 @@ class Services:
             transactional_id=self.settings.relay_transactional_id,
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
+        )
+
+    def views(self) -> Database:
+        """A connection to the read models' database (one per thread that uses it)."""
+        return Database(self.settings.view_store)
+
+    def projections(self) -> dict[str, Projection]:
+        return {"status": StatusProjection(), "audit": AuditProjection()}
+
+    def projection_runner(self, name: str) -> ProjectionRunner:
+        return ProjectionRunner(
+            self.projections()[name],
+            self.views(),
+            self.settings.kafka_bootstrap,
+            self.topics.events.name,
         )
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from api.cli_views import add_commands as add_view_commands
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,12 +37,14 @@ def _serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     workers = []
     if args.workers:
-        # One process for a local setup; production runs `liandong relay` and
-        # `liandong receipts` as processes of their own.
+        # One process for a local setup; production runs `liandong relay`,
+        # `liandong receipts` and `liandong projections run` as processes of their own.
         from gateways.receipts import ReceiptGateway
 
         receipts = ReceiptGateway(services.app, settings.kafka_bootstrap, services.topics)
-        for name, target in (("relay", services.relay().run), ("receipts", receipts.run)):
+        targets = [("relay", services.relay().run), ("receipts", receipts.run)]
+        targets += [(name, services.projection_runner(name).run) for name in ("status", "audit")]
+        for name, target in targets:
             worker = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
             worker.start()
             workers.append(worker)
@@ -68,7 +71,7 @@ def _demo(_: argparse.Namespace) -> int:
     return 0
 
 
-def _worker(run: Callable[[Services, threading.Event], None]) -> int:
+def worker(run: Callable[[Services, threading.Event], None]) -> int:
     """Runs one background worker until SIGTERM or SIGINT."""
     from api.bootstrap import bootstrap
 
@@ -92,7 +95,7 @@ def _relay(args: argparse.Namespace) -> int:
             start_http_server(args.metrics_port, addr="127.0.0.1")
         services.relay().run(stop)
 
-    return _worker(run)
+    return worker(run)
 
 
 def _receipts(_: argparse.Namespace) -> int:
@@ -101,7 +104,7 @@ def _receipts(_: argparse.Namespace) -> int:
 
         ReceiptGateway(services.app, services.settings.kafka_bootstrap, services.topics).run(stop)
 
-    return _worker(run)
+    return worker(run)
 
 
 def _utility_agent(args: argparse.Namespace) -> int:
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--workers",
         action="store_true",
-        help="also run the relay and the receipts gateway in this process",
+        help="also run the relay, the receipts gateway and the projections in this process",
     )
     serve.set_defaults(func=_serve)
     sub.add_parser("demo", help="load the demo ledger").set_defaults(func=_demo)
@@ -169,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--person", help="who at the utility acts")
     agent.add_argument("--max-orders", type=int, help="exit after handling this many")
     agent.set_defaults(func=_utility_agent)
+    add_view_commands(sub)
     units = sub.add_parser("units", help="the units registry")
     units.add_argument("subcommand", choices=["list"])
     units.set_defaults(func=_units)

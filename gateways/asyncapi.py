@@ -30,6 +30,10 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
         "ce_subject": {"type": "string", "description": "the case (aggregate) id"},
         "ce_partitionkey": {"type": "string", "description": "the case id, also the Kafka key"},
         "ce_sequence": {"type": "string", "description": "position in Liandong's event log"},
+        "ce_prevsequence": {
+            "type": "string",
+            "description": "the position published just before (0 at start)",
+        },
         "content-type": {"type": "string", "const": "application/json"},
     },
 }

@@ -1,7 +1,8 @@
 """CloudEvents 1.0 in Kafka binary mode, through the CNCF `cloudevents` SDK.
 
 Headers: ce_id, ce_source, ce_type, ce_specversion, ce_time, ce_subject,
-ce_partitionkey and ce_sequence (the event's position in Liandong's log);
+ce_partitionkey, ce_sequence (the event's position in Liandong's log) and
+ce_prevsequence (the position the relay published just before it);
 `content-type: application/json`. The value is the orjson of the pydantic event.
 """
 
@@ -33,12 +34,14 @@ class Envelope:
     headers: list[tuple[str, bytes]]
 
 
-def wrap(event: BaseModel, position: int) -> Envelope:
+def wrap(event: BaseModel, position: int, previous: int = 0) -> Envelope:
     """The envelope of a domain event object."""
-    return wrap_state(type(event).__name__, event.model_dump(mode="json"), position)
+    return wrap_state(type(event).__name__, event.model_dump(mode="json"), position, previous)
 
 
-def wrap_state(event_class_name: str, state: dict[str, Any], position: int) -> Envelope:
+def wrap_state(
+    event_class_name: str, state: dict[str, Any], position: int, previous: int = 0
+) -> Envelope:
     """The envelope of an event's JSON state (as stored: the relay does not rebuild the
     pydantic object just to serialize it again)."""
     subject = str(state["originator_id"])
@@ -53,6 +56,10 @@ def wrap_state(event_class_name: str, state: dict[str, Any], position: int) -> E
             "datacontenttype": "application/json",
             "partitionkey": subject,
             "sequence": str(position),
+            # The position published just before this one: positions have gaps (a
+            # rolled-back insert still takes a number), so consumers that need one total
+            # order (the audit trail) chain events by this link.
+            "prevsequence": str(previous),
         },
         data=orjson.dumps(state),
     )

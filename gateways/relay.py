@@ -134,8 +134,10 @@ class EventRelay:
         # when the next producer with this transactional id fences this one, and the
         # caller resumes from the committed position.
         producer.begin_transaction()
+        previous = self.position
         for notification in notifications:
-            self._publish(producer, notification)
+            self._publish(producer, notification, previous)
+            previous = notification.id
         last = notifications[-1].id
         producer.send(
             self.topics.relay_position.name,
@@ -149,7 +151,7 @@ class EventRelay:
         RELAYED.inc(len(notifications))
         return len(notifications)
 
-    def _publish(self, producer: KafkaProducer, notification: Notification) -> None:
+    def _publish(self, producer: KafkaProducer, notification: Notification, previous: int) -> None:
         state: dict[str, Any] = orjson.loads(notification.state)
         state = {
             "originator_id": str(notification.originator_id),
@@ -157,7 +159,7 @@ class EventRelay:
             **state,
         }
         class_name = notification.topic.rpartition(":")[2]
-        envelope = wrap_state(class_name, state, notification.id)
+        envelope = wrap_state(class_name, state, notification.id, previous)
         producer.send(
             self.topics.events.name,
             key=envelope.key,

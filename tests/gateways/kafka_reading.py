@@ -32,9 +32,13 @@ def read_topic(
         group_id=None,
     )
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
+        known: set[int] = set()
+        wait_until = time.monotonic() + 30
+        while not known and time.monotonic() < wait_until:  # the topic may not exist yet
+            known = consumer.partitions_for_topic(topic) or set()
+            if not known:
+                time.sleep(0.1)
+        partitions = [TopicPartition(topic, p) for p in sorted(known)]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         records: list[Record] = []

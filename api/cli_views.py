@@ -1,0 +1,113 @@
+"""`liandong projections ...` and `liandong audit ...`: running, rebuilding and checking
+the read models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from api.settings import Settings
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    projections = sub.add_parser("projections", help="run or rebuild the read models")
+    psub = projections.add_subparsers(dest="projections_command", required=True)
+    run = psub.add_parser("run", help="follow the events topic live")
+    run.add_argument("names", nargs="*", default=["status", "audit"])
+    run.set_defaults(func=_run)
+    rebuild = psub.add_parser("rebuild", help="replay from the start into fresh views, swap in")
+    rebuild.add_argument("names", nargs="*", default=["status", "audit"])
+    rebuild.set_defaults(func=_rebuild)
+    digest = psub.add_parser("digest", help="print each view's digest")
+    digest.add_argument("names", nargs="*", default=["status", "audit"])
+    digest.set_defaults(func=_digest)
+
+    audit = sub.add_parser("audit", help="export or verify the audit trail")
+    asub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = asub.add_parser("verify", help="check an exported trail offline")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--head", help="the published head digest (GET /audit/head)")
+    verify.set_defaults(func=_verify)
+    export = asub.add_parser("export", help="write the trail as JSON Lines or CSV")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--out", type=Path, required=True)
+    export.set_defaults(func=_export)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from api.cli import worker
+
+    def run(services: object, stop: threading.Event) -> None:
+        from api.bootstrap import Services
+
+        assert isinstance(services, Services)
+        runners = [services.projection_runner(name) for name in args.names]
+        threads = [
+            threading.Thread(target=r.run, args=(stop,), name=r.projection.name) for r in runners
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    return worker(run)
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from api.bootstrap import bootstrap
+    from projections.runner import rebuild
+
+    services = bootstrap()
+    db = services.views()
+    for name in args.names:
+        projection = services.projections()[name]
+
+        def progress(done: int, total: int, name: str = name) -> None:
+            print(f"\r{name}: {done}/{total} offsets", end="", file=sys.stderr, flush=True)
+
+        rebuild(
+            db, projection, services.settings.kafka_bootstrap, services.topics.events.name, progress
+        )
+        print(f"\n{name}: rebuilt and swapped in; digest {projection.digest(db)}", flush=True)
+    return 0
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from api.bootstrap import bootstrap
+
+    services = bootstrap()
+    db = services.views()
+    for name in args.names:
+        print(f"{name} {services.projections()[name].digest(db)}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from projections.export import read_export, verify
+
+    findings = verify(read_export(args.file), head=args.head)
+    if not findings:
+        print(f"{args.file}: intact" + (" and ends at the published head" if args.head else ""))
+        return 0
+    for f in findings:
+        print(f"{args.file}: line {f.line}, entry {f.seq}: {f.problem}")
+    return 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from api.bootstrap import bootstrap
+    from projections.audit import AuditProjection, iter_entries
+    from projections.export import csv_lines, jsonl_lines
+
+    db = bootstrap(Settings()).views()
+    entries = iter_entries(db, AuditProjection())
+    if args.format == "jsonl":
+        with args.out.open("wb") as out:
+            out.writelines(jsonl_lines(entries))
+    else:
+        with args.out.open("w", newline="", encoding="utf-8") as text:
+            text.writelines(csv_lines(entries))
+    print(f"written {args.out}")
+    return 0

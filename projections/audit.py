@@ -1,0 +1,220 @@
+"""The audit trail: every event, who, when, what, on which case and why, in a hash chain.
+
+Each entry's hash covers its content and the previous entry's hash, so anyone with
+an export and the published head digest can verify offline that no entry was
+altered, removed or reordered (`liandong audit verify FILE`). Entries are chained in
+the event store's order: the relay links every event to the one published before it
+(ce_prevsequence), so the chain is the same however partitions interleave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from projections.db import Database, Tx, utc_text
+from projections.runner import EventRecord, Projection
+
+GENESIS = "0" * 64
+FIELDS = (
+    "seq",
+    "position",
+    "event_id",
+    "case_id",
+    "event_type",
+    "action",
+    "unit",
+    "person",
+    "at",
+    "legal_basis",
+    "document_number",
+    "evidence",
+    "note",
+    "payload",
+)
+TABLES = ("entries", "pending", "head")
+
+SCHEMA = {
+    "entries": """(
+        seq BIGINT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, event_id TEXT NOT NULL,
+        case_id TEXT NOT NULL, event_type TEXT NOT NULL, action TEXT, unit TEXT NOT NULL,
+        person TEXT, at TEXT NOT NULL, legal_basis TEXT NOT NULL, document_number TEXT NOT NULL,
+        evidence TEXT NOT NULL, note TEXT NOT NULL, payload TEXT NOT NULL,
+        prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL)""",
+    "pending": """(position BIGINT PRIMARY KEY, previous BIGINT NOT NULL, event_type TEXT NOT NULL,
+        payload TEXT NOT NULL)""",
+    "head": """(id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, position BIGINT NOT NULL,
+        entry_hash TEXT NOT NULL)""",
+}
+INDEXES = ["case_id, seq", "unit, seq", "at", "event_type, seq", "action, seq"]
+
+
+def canonical(entry: dict[str, Any]) -> bytes:
+    return orjson.dumps({k: entry[k] for k in FIELDS}, option=orjson.OPT_SORT_KEYS)
+
+
+def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(entry)).hexdigest()
+
+
+def make_entry(seq: int, position: int, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    actor = data.get("actor") or {}
+    return {
+        "seq": seq,
+        "position": position,
+        "event_id": f"{data['originator_id']}/{data['originator_version']}",
+        "case_id": str(data["originator_id"]),
+        "event_type": event_type,
+        "action": data.get("action"),
+        "unit": actor.get("unit", ""),
+        "person": actor.get("person"),
+        "at": utc_text(data["timestamp"]),
+        "legal_basis": data.get("legal_basis", ""),
+        "document_number": data.get("document_number", ""),
+        "evidence": [e["sha256"] for e in data.get("evidence", ())],
+        "note": data.get("note", ""),
+        "payload": data,
+    }
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    position: int
+    entry_hash: str
+
+
+class AuditProjection:
+    def __init__(self, suffix: str = "") -> None:
+        self.suffix = suffix
+        self.name = f"audit{suffix}"
+
+    def t(self, table: str) -> str:
+        return f"audit_{table}{self.suffix}"
+
+    def shadow(self) -> Projection:
+        return AuditProjection(self.suffix + "__rebuild")
+
+    def create(self, tx: Tx) -> None:
+        for table, columns in SCHEMA.items():
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {self.t(table)} {columns}")
+        for i, cols in enumerate(INDEXES):
+            tx.execute(
+                f"CREATE INDEX IF NOT EXISTS ix_{self.t('entries')}_{i} "
+                f"ON {self.t('entries')} ({cols})"
+            )
+        tx.execute(
+            f"CREATE INDEX IF NOT EXISTS ix_{self.t('pending')}_previous "
+            f"ON {self.t('pending')} (previous)"
+        )
+
+    def drop(self, tx: Tx) -> None:
+        for table in TABLES:
+            tx.execute(f"DROP TABLE IF EXISTS {self.t(table)}")
+
+    def rename_from(self, tx: Tx, shadow: Projection) -> None:
+        assert isinstance(shadow, AuditProjection)
+        for table in TABLES:
+            tx.execute(f"ALTER TABLE {shadow.t(table)} RENAME TO {self.t(table)}")
+
+    def head(self, tx: Tx) -> Head:
+        row = tx.execute(
+            f"SELECT seq, position, entry_hash FROM {self.t('head')} WHERE id = 1"
+        ).fetchone()
+        return Head(0, 0, GENESIS) if row is None else Head(int(row[0]), int(row[1]), row[2])
+
+    def digest(self, db: Database) -> str:
+        with db.transaction() as tx:
+            return self.head(tx).entry_hash
+
+    def apply(self, tx: Tx, event: EventRecord) -> None:
+        head = self.head(tx)
+        if event.position <= head.position:
+            return  # chained already
+        tx.execute(
+            f"INSERT INTO {self.t('pending')} VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (position) DO NOTHING",
+            (event.position, event.previous, event.type, orjson.dumps(event.data).decode()),
+        )
+        # Append every pending event whose predecessor is the head, in chain order.
+        while True:
+            row = tx.execute(
+                f"SELECT position, event_type, payload FROM {self.t('pending')} WHERE previous = ?",
+                (head.position,),
+            ).fetchone()
+            if row is None:
+                break
+            position, event_type, payload = int(row[0]), row[1], orjson.loads(row[2])
+            entry = make_entry(head.seq + 1, position, event_type, payload)
+            digest = entry_hash(head.entry_hash, entry)
+            tx.execute(
+                f"INSERT INTO {self.t('entries')} VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry["seq"],
+                    position,
+                    entry["event_id"],
+                    entry["case_id"],
+                    event_type,
+                    entry["action"],
+                    entry["unit"],
+                    entry["person"],
+                    entry["at"],
+                    entry["legal_basis"],
+                    entry["document_number"],
+                    orjson.dumps(entry["evidence"]).decode(),
+                    entry["note"],
+                    row[2],
+                    head.entry_hash,
+                    digest,
+                ),
+            )
+            tx.execute(f"DELETE FROM {self.t('pending')} WHERE position = ?", (position,))
+            head = Head(entry["seq"], position, digest)
+        tx.execute(
+            f"INSERT INTO {self.t('head')} VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+            "SET seq = excluded.seq, position = excluded.position, "
+            "entry_hash = excluded.entry_hash",
+            (head.seq, head.position, head.entry_hash),
+        )
+
+
+ENTRY_COLUMNS = (
+    "seq, position, event_id, case_id, event_type, action, unit, person, at, "
+    "legal_basis, document_number, evidence, note, payload, prev_hash, entry_hash"
+)
+
+
+def row_to_entry(row: tuple[Any, ...]) -> dict[str, Any]:
+    keys = [k.strip() for k in ENTRY_COLUMNS.split(",")]
+    entry = dict(zip(keys, row, strict=True))
+    entry["seq"], entry["position"] = int(entry["seq"]), int(entry["position"])
+    entry["evidence"] = orjson.loads(entry["evidence"])
+    entry["payload"] = orjson.loads(entry["payload"])
+    return entry
+
+
+def iter_entries(
+    db: Database,
+    projection: AuditProjection,
+    where: str = "",
+    params: tuple[Any, ...] = (),
+    page: int = 5000,
+) -> Iterator[dict[str, Any]]:
+    """Every matching entry in chain order, read a page at a time (for streaming exports)."""
+    after = 0
+    while True:
+        rows = db.query(
+            f"SELECT {ENTRY_COLUMNS} FROM {projection.t('entries')} WHERE seq > ? "
+            f"{'AND ' + where if where else ''} ORDER BY seq LIMIT {page}",
+            (after, *params),
+        )
+        for row in rows:
+            yield row_to_entry(row)
+        if len(rows) < page:
+            return
+        after = int(rows[-1][0])

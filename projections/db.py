@@ -1,0 +1,136 @@
+"""A small SQL adapter for the read models: SQLite (embedded default) or PostgreSQL.
+
+Views are plain tables; every write of a projection happens in one transaction
+together with its tracking record (the offsets it consumed).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+
+Row = tuple[Any, ...]
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+    def fetchone(self) -> Row | None: ...
+    def fetchall(self) -> list[Row]: ...
+
+
+def utc_text(value: datetime | str | None) -> str | None:
+    """One fixed timestamp format (UTC, microseconds) so text order is time order."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class Tx:
+    """The cursor of one transaction; `?` placeholders work on both databases."""
+
+    def __init__(self, cursor: Any, dialect: str) -> None:
+        self._cursor = cursor
+        self._pg = dialect == "postgres"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Tx:
+        self._cursor.execute(_pg(sql) if self._pg else sql, tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(_pg(sql) if self._pg else sql, [tuple(r) for r in rows])
+
+    def fetchone(self) -> Row | None:
+        row = self._cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+    def fetchall(self) -> list[Row]:
+        return [tuple(r) for r in self._cursor.fetchall()]
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+
+def _pg(sql: str) -> str:
+    return re.sub(r"\?", "%s", sql)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        parts = urlsplit(url)
+        self._lock = threading.RLock()
+        self.dialect: Literal["sqlite", "postgres"]
+        if parts.scheme == "sqlite":
+            self.dialect = "sqlite"
+            path = unquote(parts.path)
+            if path not in (":memory:", "/:memory:"):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._sqlite = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=30
+            )
+            self._sqlite.execute("PRAGMA journal_mode=WAL")
+            self._sqlite.execute("PRAGMA synchronous=NORMAL")
+        elif parts.scheme in ("postgresql", "postgres"):
+            self.dialect = "postgres"
+            query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+            schema = query.pop("schema", None)
+            dsn = parts._replace(query="").geturl()
+            self._pg = psycopg.connect(dsn, autocommit=False, connect_timeout=5)
+            if schema:
+                self._pg.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                self._pg.execute(f'SET search_path TO "{schema}"')
+                self._pg.commit()
+        else:
+            raise ValueError(f"unsupported view store {url!r}: use sqlite:/// or postgresql://")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self._lock:
+            if self.dialect == "sqlite":
+                lite = self._sqlite.cursor()
+                lite.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Tx(lite, "sqlite")
+                except BaseException:
+                    lite.execute("ROLLBACK")
+                    raise
+                lite.execute("COMMIT")
+            else:
+                try:
+                    with self._pg.cursor() as cursor:
+                        yield Tx(cursor, "postgres")
+                except BaseException:
+                    self._pg.rollback()
+                    raise
+                self._pg.commit()
+
+    def lock(self, tx: Tx, name: str) -> None:
+        """Serializes writers of one projection: SQLite's BEGIN IMMEDIATE already holds the
+        write lock; PostgreSQL takes a transaction-scoped advisory lock."""
+        if self.dialect == "postgres":
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.transaction() as tx:
+            return tx.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        if self.dialect == "sqlite":
+            self._sqlite.close()
+        else:
+            self._pg.close()

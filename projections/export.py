@@ -1,0 +1,115 @@
+"""Exports of the audit trail (CSV, JSON Lines) and their offline verification.
+
+An export holds every entry with its `prev_hash` and `entry_hash`. Verification
+recomputes each hash from the entry's content and the previous hash, so it finds
+the first entry that was altered, removed or moved; with the published head digest
+it also finds entries cut off the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from projections.audit import FIELDS, GENESIS, entry_hash
+
+COLUMNS = (*FIELDS, "prev_hash", "entry_hash")
+
+
+def jsonl_lines(entries: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    for entry in entries:
+        yield orjson.dumps({k: entry[k] for k in COLUMNS}) + b"\n"
+
+
+def csv_lines(entries: Iterable[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for entry in entries:
+        writer.writerow(
+            [
+                orjson.dumps(entry[k]).decode()
+                if k in ("evidence", "payload")
+                else ("" if entry[k] is None else entry[k])
+                for k in COLUMNS
+            ]
+        )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.getvalue():
+        yield buffer.getvalue()
+
+
+def read_export(path: Path) -> Iterator[dict[str, Any]]:
+    """Entries of a JSON Lines or CSV export, as they were written."""
+    with path.open("rb") as f:
+        first = f.read(1)
+    if first == b"{":
+        with path.open("rb") as f:
+            for line in f:
+                if line.strip():
+                    yield orjson.loads(line)
+        return
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            entry: dict[str, Any] = dict(row)
+            entry["seq"], entry["position"] = int(row["seq"]), int(row["position"])
+            entry["evidence"] = orjson.loads(row["evidence"])
+            entry["payload"] = orjson.loads(row["payload"])
+            for nullable in ("person", "action"):
+                entry[nullable] = row[nullable] or None
+            yield entry
+
+
+@dataclass(frozen=True)
+class Finding:
+    line: int  # 1-based line (entry) number in the export
+    seq: int | None
+    problem: str
+
+
+def verify(entries: Iterable[dict[str, Any]], head: str | None = None) -> list[Finding]:
+    """Problems found in an exported chain (empty when it is intact)."""
+    findings: list[Finding] = []
+    previous_hash, expected_seq, line = GENESIS, 1, 0
+    for line, entry in enumerate(entries, start=1):
+        seq = int(entry["seq"])
+        if seq != expected_seq:
+            kind = "removed" if seq > expected_seq else "moved or duplicated"
+            findings.append(
+                Finding(
+                    line,
+                    seq,
+                    f"expected entry {expected_seq} here, found entry {seq}: entries {kind}",
+                )
+            )
+        elif entry["prev_hash"] != previous_hash:
+            findings.append(
+                Finding(
+                    line,
+                    seq,
+                    "prev_hash does not match the entry before: the chain was broken here",
+                )
+            )
+        if entry_hash(entry["prev_hash"], entry) != entry["entry_hash"]:
+            findings.append(Finding(line, seq, "content does not match its hash: entry altered"))
+        previous_hash, expected_seq = entry["entry_hash"], seq + 1
+        if findings:
+            break  # the first break locates the tampering; later entries follow from it
+    if not findings and head is not None and previous_hash != head:
+        findings.append(
+            Finding(
+                line,
+                expected_seq - 1,
+                "the last entry is not the published "
+                "head: entries were cut off the end, or the head is stale",
+            )
+        )
+    return findings

@@ -1,0 +1,327 @@
+"""Reading the views: enterprise status, per-unit accountability (DOMAIN.md section 9),
+town ledgers, the audit trail; and waiting for a projection to catch up with a command."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.deadlines import Deadline
+from domain.values import Escalation
+from projections.audit import ENTRY_COLUMNS, AuditProjection, row_to_entry
+from projections.db import Database, parse_utc, utc_text
+from projections.status import StatusProjection
+
+CASE_COLUMNS = (
+    "case_id",
+    "version",
+    "name",
+    "uscc",
+    "address",
+    "town",
+    "industry",
+    "licensed",
+    "disposition",
+    "state",
+    "deadline",
+    "approval_lock",
+    "supply_power",
+    "supply_water",
+    "supply_gas",
+    "licence_revoked",
+    "unauthorized_resumption",
+    "found_by_patrol",
+    "relapses",
+    "listed_at",
+    "struck_off_at",
+    "last_event",
+    "last_action",
+    "last_unit",
+    "last_at",
+)
+TASK_COLUMNS = (
+    "case_id",
+    "task_id",
+    "unit",
+    "duty",
+    "completes_on",
+    "ref",
+    "assigned_at",
+    "deadline",
+    "done_at",
+    "cancelled_at",
+)
+
+
+def _case(row: tuple[Any, ...]) -> dict[str, Any]:
+    case = dict(zip(CASE_COLUMNS, row, strict=True))
+    for flag in ("licensed", "approval_lock", "licence_revoked", "unauthorized_resumption"):
+        case[flag] = bool(case[flag])
+    return case
+
+
+def _task(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
+    task = dict(zip(TASK_COLUMNS, row, strict=True))
+    clock = Deadline(
+        parse_utc(task["assigned_at"]),
+        parse_utc(task["deadline"]),
+        parse_utc(task["done_at"]) if task["done_at"] else None,
+    )
+    overdue = clock.overdue_by(now) if not task["cancelled_at"] else None
+    task["overdue_seconds"] = int(overdue.total_seconds()) if overdue else 0
+    task["escalation"] = (Escalation.DONE if task["cancelled_at"] else clock.escalation(now)).value
+    return task
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def enterprises(
+    db: Database,
+    now: datetime,
+    *,
+    town: str | None = None,
+    disposition: str | None = None,
+    state: str | None = None,
+    overdue: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Cases ordered by id, filtered; `cursor` is the last case id of the previous page."""
+    p = StatusProjection()
+    where: list[str] = ["case_id > ?"]
+    params: list[Any] = [cursor or ""]
+    for column, value in (("town", town), ("disposition", disposition), ("state", state)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if overdue is not None:
+        exists = (
+            f"EXISTS (SELECT 1 FROM {p.t('tasks')} t WHERE t.case_id = c.case_id AND "
+            "t.done_at IS NULL AND t.cancelled_at IS NULL AND t.deadline < ?)"
+        )
+        where.append(exists if overdue else f"NOT {exists}")
+        params.append(utc_text(now))
+    rows = db.query(
+        f"SELECT {', '.join('c.' + c for c in CASE_COLUMNS)} FROM {p.t('cases')} c "
+        f"WHERE {' AND '.join(where)} ORDER BY c.case_id LIMIT ?",
+        (*params, limit + 1),
+    )
+    items = [_case(r) for r in rows[:limit]]
+    return Page(items, items[-1]["case_id"] if len(rows) > limit else None)
+
+
+def enterprise(db: Database, case_id: str, now: datetime) -> dict[str, Any] | None:
+    p = StatusProjection()
+    rows = db.query(
+        f"SELECT {', '.join(CASE_COLUMNS)} FROM {p.t('cases')} WHERE case_id = ?", (case_id,)
+    )
+    if not rows:
+        return None
+    case = _case(rows[0])
+    tasks = db.query(
+        f"SELECT {', '.join(TASK_COLUMNS)} FROM {p.t('tasks')} WHERE case_id = ? "
+        "AND done_at IS NULL AND cancelled_at IS NULL ORDER BY deadline",
+        (case_id,),
+    )
+    case["open_tasks"] = [_task(t, now) for t in tasks]
+    orders = db.query(
+        f"SELECT order_id, utility, kind, status, requested_by, deadline "
+        f"FROM {p.t('orders')} WHERE case_id = ? ORDER BY issued_at",
+        (case_id,),
+    )
+    case["orders"] = [
+        dict(
+            zip(
+                ("order_id", "utility", "kind", "status", "requested_by", "deadline"),
+                o,
+                strict=True,
+            )
+        )
+        for o in orders
+    ]
+    return case
+
+
+@dataclass
+class UnitAccountability:
+    unit: str
+    assigned: int = 0
+    done_on_time: int = 0
+    done_late: int = 0
+    open: int = 0
+    overdue_now: int = 0
+    overdue_seconds_total: int = 0
+    overdue_seconds_max: int = 0
+    median_seconds_to_act: float | None = None
+    notices_received: int = 0
+    notices_answered: int = 0
+    disputes_raised: int = 0
+    escalation: dict[str, int] = field(default_factory=dict)
+
+
+def accountability(db: Database, now: datetime) -> list[UnitAccountability]:
+    """DOMAIN.md section 9, per unit, at `now`. Cancelled tasks count nowhere."""
+    p = StatusProjection()
+    units: dict[str, UnitAccountability] = {}
+    acted: dict[str, list[float]] = defaultdict(list)
+    colours: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def of(unit: str) -> UnitAccountability:
+        return units.setdefault(unit, UnitAccountability(unit))
+
+    for row in db.query(
+        f"SELECT {', '.join(TASK_COLUMNS)} FROM {p.t('tasks')} WHERE cancelled_at IS NULL"
+    ):
+        task = _task(row, now)
+        a = of(task["unit"])
+        a.assigned += 1
+        if task["done_at"]:
+            done, assigned = parse_utc(task["done_at"]), parse_utc(task["assigned_at"])
+            late = done > parse_utc(task["deadline"])
+            a.done_late += late
+            a.done_on_time += not late
+            acted[a.unit].append((done - assigned).total_seconds())
+        else:
+            a.open += 1
+            colours[a.unit][task["escalation"]] += 1
+            if task["overdue_seconds"]:
+                a.overdue_now += 1
+                a.overdue_seconds_total += task["overdue_seconds"]
+                a.overdue_seconds_max = max(a.overdue_seconds_max, task["overdue_seconds"])
+    for unit, answered in db.query(f"SELECT unit, answered_at FROM {p.t('notices')}"):
+        a = of(unit)
+        a.notices_received += 1
+        a.notices_answered += answered is not None
+    for (unit,) in db.query(f"SELECT raised_by FROM {p.t('disputes')}"):
+        of(unit).disputes_raised += 1
+    for unit, a in units.items():
+        a.median_seconds_to_act = statistics.median(acted[unit]) if acted[unit] else None
+        a.escalation = {
+            c.value: colours[unit][c.value]
+            for c in (Escalation.GREEN, Escalation.YELLOW, Escalation.RED)
+        }
+    return sorted(units.values(), key=lambda a: a.unit)
+
+
+def town_ledgers(db: Database) -> list[dict[str, Any]]:
+    """Per town: the three lists, counts by disposition and state, patrol listings,
+    cases struck off, relapses."""
+    p = StatusProjection()
+    towns: dict[str, dict[str, Any]] = {}
+    for town, case_id, name, disposition, state, patrol, relapses in db.query(
+        f"SELECT town, case_id, name, disposition, state, found_by_patrol, relapses "
+        f"FROM {p.t('cases')} ORDER BY town, case_id"
+    ):
+        t = towns.setdefault(
+            town,
+            {
+                "town": town,
+                "listed": 0,
+                "by_disposition": Counter(),
+                "by_state": Counter(),
+                "lists": {"relocate": [], "rectify": [], "close": []},
+                "from_patrols": 0,
+                "struck_off": 0,
+                "relapses": 0,
+            },
+        )
+        t["listed"] += 1
+        t["by_disposition"][disposition or "unclassified"] += 1
+        t["by_state"][state] += 1
+        if disposition:
+            t["lists"][disposition].append({"case_id": case_id, "name": name, "state": state})
+        t["from_patrols"] += patrol is not None
+        t["struck_off"] += state == "struck_off"
+        t["relapses"] += int(relapses)
+    for t in towns.values():
+        t["by_disposition"], t["by_state"] = dict(t["by_disposition"]), dict(t["by_state"])
+    return list(towns.values())
+
+
+def audit_page(
+    db: Database,
+    *,
+    case_id: str | None = None,
+    unit: str | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_seq: int = 0,
+    limit: int = 100,
+) -> tuple[str, tuple[Any, ...], list[dict[str, Any]]]:
+    """Audit entries matching the filters, in chain order, after `after_seq`. Returns the
+    WHERE clause and its parameters too, so an export can stream the same selection."""
+    where, params = audit_filter(
+        case_id=case_id, unit=unit, event_type=event_type, since=since, until=until
+    )
+    a = AuditProjection()
+    rows = db.query(
+        f"SELECT {ENTRY_COLUMNS} FROM {a.t('entries')} WHERE seq > ? "
+        f"{'AND ' + where if where else ''} ORDER BY seq LIMIT ?",
+        (after_seq, *params, limit),
+    )
+    return where, params, [row_to_entry(r) for r in rows]
+
+
+def audit_filter(
+    *,
+    case_id: str | None = None,
+    unit: str | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[str, tuple[Any, ...]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("case_id", case_id), ("unit", unit)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if event_type is not None:
+        clauses.append("(event_type = ? OR action = ?)")
+        params += [event_type, event_type]
+    if since is not None:
+        clauses.append("at >= ?")
+        params.append(utc_text(since))
+    if until is not None:
+        clauses.append("at < ?")
+        params.append(utc_text(until))
+    return " AND ".join(clauses), tuple(params)
+
+
+def audit_head(db: Database) -> dict[str, Any]:
+    with db.transaction() as tx:
+        head = AuditProjection().head(tx)
+    return {"entries": head.seq, "position": head.position, "head": head.entry_hash}
+
+
+def wait_for_case(db: Database, case_id: str, version: int, timeout_s: float = 5.0) -> bool:
+    """Read-your-writes: waits (bounded) until the status view holds `version` of the case."""
+    p = StatusProjection()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = db.query(f"SELECT version FROM {p.t('cases')} WHERE case_id = ?", (case_id,))
+        if rows and int(rows[0][0]) >= version:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def wait_for_audit(db: Database, position: int, timeout_s: float = 5.0) -> bool:
+    """Read-your-writes for the audit trail: waits until the chain covers `position`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if audit_head(db)["position"] >= position:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)

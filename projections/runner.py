@@ -1,0 +1,238 @@
+"""Runs a projection over the events topic: each batch of records and the offsets it
+consumed are written in one database transaction, so a restart resumes exactly and a
+replayed record changes nothing. The database, not the consumer group, is the
+source of truth for positions; the group's committed offsets only show lag.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.structs import OffsetAndMetadata
+
+from projections.db import Database, Tx
+
+log = logging.getLogger(__name__)
+
+TRACKING = """CREATE TABLE IF NOT EXISTS projection_offsets (
+    projection TEXT NOT NULL, topic TEXT NOT NULL, partition_no INTEGER NOT NULL,
+    next_offset BIGINT NOT NULL, PRIMARY KEY (projection, topic, partition_no))"""
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event from the events topic, as a projection sees it."""
+
+    type: str  # the event class name
+    data: dict[str, Any]  # the event's JSON
+    position: int  # its position in the event store's log (ce_sequence)
+    previous: int  # the position published just before it (ce_prevsequence), 0 at start
+
+    @property
+    def case_id(self) -> str:
+        return str(self.data["originator_id"])
+
+    @property
+    def version(self) -> int:
+        return int(self.data["originator_version"])
+
+    @classmethod
+    def from_kafka(cls, record: ConsumerRecord) -> EventRecord:
+        headers = dict(record.headers)
+        ce_type = headers["ce_type"].decode()
+        return cls(
+            type=ce_type.rsplit(".", 2)[-2],
+            data=orjson.loads(record.value),
+            position=int(headers["ce_sequence"]),
+            previous=int(headers.get("ce_prevsequence", b"0")),
+        )
+
+
+class Projection(Protocol):
+    name: str
+
+    def create(self, tx: Tx) -> None: ...
+    def drop(self, tx: Tx) -> None: ...
+    def apply(self, tx: Tx, event: EventRecord) -> None: ...
+    def rename_from(self, tx: Tx, shadow: Projection) -> None: ...
+    def digest(self, db: Database) -> str: ...
+    def shadow(self) -> Projection: ...
+
+
+def stored_offsets(tx: Tx, projection: str, topic: str) -> dict[int, int]:
+    rows = tx.execute(
+        "SELECT partition_no, next_offset FROM projection_offsets "
+        "WHERE projection = ? AND topic = ?",
+        (projection, topic),
+    ).fetchall()
+    return {int(p): int(o) for p, o in rows}
+
+
+def setup(db: Database, projection: Projection) -> None:
+    with db.transaction() as tx:
+        tx.execute(TRACKING)
+        projection.create(tx)
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        projection: Projection,
+        db: Database,
+        bootstrap: str,
+        topic: str,
+        group_id: str | None = None,
+    ) -> None:
+        self.projection, self.db, self.bootstrap, self.topic = projection, db, bootstrap, topic
+        self.group_id = group_id or f"liandong-projection-{projection.name}"
+        self._expected: dict[int, int] = {}  # per partition: the offset we last stored
+        setup(db, projection)
+
+    def _consumer(self, group: bool) -> KafkaConsumer:
+        return KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id if group else None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            max_poll_records=1000,
+            fetch_max_wait_ms=100,
+            client_id=f"projection-{self.projection.name}",
+        )
+
+    def _seek_to_stored(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        with self.db.transaction() as tx:
+            offsets = stored_offsets(tx, self.projection.name, self.topic)
+        for tp in partitions:
+            self._expected[tp.partition] = offsets.get(tp.partition, 0)
+            consumer.seek(tp, self._expected[tp.partition])
+
+    def _step(self, consumer: KafkaConsumer, timeout_ms: int = 300) -> int:
+        """Polls once and applies the records in one transaction with their offsets."""
+        polled = consumer.poll(timeout_ms=timeout_ms)
+        if not polled:
+            return 0
+        reseek: dict[TopicPartition, int] = {}
+        with self.db.transaction() as tx:
+            self.db.lock(tx, self.projection.name)
+            stored = stored_offsets(tx, self.projection.name, self.topic)
+            for tp, records in polled.items():
+                next_offset = stored.get(tp.partition, 0)
+                if next_offset != self._expected.get(tp.partition, next_offset):
+                    # The tracking record moved under us (a rebuild was swapped in):
+                    # read again from where the database says this view stands.
+                    reseek[tp] = next_offset
+                    continue
+                for record in records:
+                    if record.offset < next_offset:
+                        continue  # applied already: a replay changes nothing
+                    self.projection.apply(tx, EventRecord.from_kafka(record))
+                    next_offset = record.offset + 1
+                tx.execute(
+                    "INSERT INTO projection_offsets (projection, topic, partition_no, "
+                    "next_offset) VALUES (?, ?, ?, ?) ON CONFLICT (projection, topic, "
+                    "partition_no) DO UPDATE SET next_offset = excluded.next_offset",
+                    (self.projection.name, self.topic, tp.partition, next_offset),
+                )
+                stored[tp.partition] = next_offset
+        for tp in polled:
+            self._expected[tp.partition] = reseek.get(tp, stored.get(tp.partition, 0))
+        for tp, offset in reseek.items():
+            consumer.seek(tp, offset)
+        return sum(len(r) for r in polled.values())
+
+    def run(self, stop: threading.Event) -> None:
+        """Follows the topic live until `stop`.
+
+        Partitions are assigned to this runner directly rather than through group
+        rebalancing: the database holds the positions and one runner writes a view, so a
+        restarted runner resumes at once instead of waiting out its dead predecessor's
+        session. Offsets are still committed under the projection's group id, so the usual
+        tools show each projection's lag."""
+        consumer = self._consumer(group=True)
+        partitions = self._partitions(consumer)
+        consumer.assign(partitions)
+        self._seek_to_stored(consumer, partitions)
+        try:
+            while not stop.is_set():
+                if self._step(consumer):
+                    self._commit_group_offsets(consumer)
+        finally:
+            consumer.close()
+
+    def _partitions(self, consumer: KafkaConsumer, timeout_s: float = 60) -> list[TopicPartition]:
+        deadline = time.monotonic() + timeout_s
+        while not (known := consumer.partitions_for_topic(self.topic)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topic {self.topic} not found")
+            time.sleep(0.2)
+        return [TopicPartition(self.topic, p) for p in sorted(known)]
+
+    def _commit_group_offsets(self, consumer: KafkaConsumer) -> None:
+        with self.db.transaction() as tx:
+            offsets = stored_offsets(tx, self.projection.name, self.topic)
+        try:
+            consumer.commit(
+                {
+                    TopicPartition(self.topic, p): OffsetAndMetadata(o, "", -1)
+                    for p, o in offsets.items()
+                }
+            )
+        except Exception:  # informational only: the database holds positions
+            log.debug("group offset commit failed", exc_info=True)
+
+    def catch_up(
+        self, progress: Callable[[int, int], None] | None = None, timeout_s: float = 3600
+    ) -> int:
+        """Applies everything up to the topic's current end, without a group; returns the
+        number of records read."""
+        consumer = self._consumer(group=False)
+        try:
+            partitions = self._partitions(consumer)
+            consumer.assign(partitions)
+            self._seek_to_stored(consumer, partitions)
+            end = consumer.end_offsets(partitions)
+            total = sum(end.values())
+            read = 0
+            deadline = time.monotonic() + timeout_s
+            while any(consumer.position(tp) < end[tp] for tp in partitions):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.projection.name} did not catch up")
+                read += self._step(consumer, timeout_ms=500)
+                if progress:
+                    progress(sum(consumer.position(tp) for tp in partitions), total)
+            return read
+        finally:
+            consumer.close()
+
+
+def rebuild(
+    db: Database,
+    projection: Projection,
+    bootstrap: str,
+    topic: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Replays from the start into fresh tables, then swaps them in, in one transaction."""
+    shadow = projection.shadow()
+    with db.transaction() as tx:
+        tx.execute(TRACKING)
+        shadow.drop(tx)
+        tx.execute("DELETE FROM projection_offsets WHERE projection = ?", (shadow.name,))
+    ProjectionRunner(shadow, db, bootstrap, topic).catch_up(progress)
+    with db.transaction() as tx:
+        projection.drop(tx)
+        projection.rename_from(tx, shadow)
+        tx.execute("DELETE FROM projection_offsets WHERE projection = ?", (projection.name,))
+        tx.execute(
+            "UPDATE projection_offsets SET projection = ? WHERE projection = ?",
+            (projection.name, shadow.name),
+        )
