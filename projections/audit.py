@@ -131,29 +131,32 @@ class AuditProjection:
         with db.transaction() as tx:
             return self.head(tx).entry_hash
 
-    def apply(self, tx: Tx, event: EventRecord) -> None:
+    def apply_all(self, tx: Tx, events: list[EventRecord]) -> None:
+        """Chains every event whose predecessor is chained, in the event store's order;
+        the others wait in the pending table until their predecessor arrives (it may
+        come later from another partition)."""
         head = self.head(tx)
-        if event.position <= head.position:
-            return  # chained already
-        tx.execute(
-            f"INSERT INTO {self.t('pending')} VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (position) DO NOTHING",
-            (event.position, event.previous, event.type, orjson.dumps(event.data).decode()),
-        )
-        # Append every pending event whose predecessor is the head, in chain order.
-        while True:
-            row = tx.execute(
-                f"SELECT position, event_type, payload FROM {self.t('pending')} WHERE previous = ?",
-                (head.position,),
-            ).fetchone()
-            if row is None:
-                break
-            position, event_type, payload = int(row[0]), row[1], orjson.loads(row[2])
-            entry = make_entry(head.seq + 1, position, event_type, payload)
+        waiting = {
+            int(previous): (int(position), event_type, payload)
+            for position, previous, event_type, payload in tx.execute(
+                f"SELECT position, previous, event_type, payload FROM {self.t('pending')}"
+            ).fetchall()
+        }
+        was_pending = {position for position, _, _ in waiting.values()}
+        for event in events:
+            if event.position > head.position:
+                waiting[event.previous] = (
+                    event.position,
+                    event.type,
+                    orjson.dumps(event.data).decode(),
+                )
+        rows: list[tuple[Any, ...]] = []
+        chained: list[int] = []
+        while head.position in waiting:
+            position, event_type, payload = waiting.pop(head.position)
+            entry = make_entry(head.seq + 1, position, event_type, orjson.loads(payload))
             digest = entry_hash(head.entry_hash, entry)
-            tx.execute(
-                f"INSERT INTO {self.t('entries')} VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows.append(
                 (
                     entry["seq"],
                     position,
@@ -168,13 +171,33 @@ class AuditProjection:
                     entry["document_number"],
                     orjson.dumps(entry["evidence"]).decode(),
                     entry["note"],
-                    row[2],
+                    payload,
                     head.entry_hash,
                     digest,
-                ),
+                )
             )
-            tx.execute(f"DELETE FROM {self.t('pending')} WHERE position = ?", (position,))
+            chained.append(position)
             head = Head(entry["seq"], position, digest)
+        if rows:
+            tx.executemany(
+                f"INSERT INTO {self.t('entries')} VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        done = [(p,) for p in chained if p in was_pending]
+        if done:
+            tx.executemany(f"DELETE FROM {self.t('pending')} WHERE position = ?", done)
+        new = [
+            (position, previous, event_type, payload)
+            for previous, (position, event_type, payload) in waiting.items()
+            if position not in was_pending
+        ]
+        if new:
+            tx.executemany(
+                f"INSERT INTO {self.t('pending')} VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (position) DO NOTHING",
+                new,
+            )
         tx.execute(
             f"INSERT INTO {self.t('head')} VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
             "SET seq = excluded.seq, position = excluded.position, "

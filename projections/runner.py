@@ -61,7 +61,7 @@ class Projection(Protocol):
 
     def create(self, tx: Tx) -> None: ...
     def drop(self, tx: Tx) -> None: ...
-    def apply(self, tx: Tx, event: EventRecord) -> None: ...
+    def apply_all(self, tx: Tx, events: list[EventRecord]) -> None: ...
     def rename_from(self, tx: Tx, shadow: Projection) -> None: ...
     def digest(self, db: Database) -> str: ...
     def shadow(self) -> Projection: ...
@@ -124,6 +124,7 @@ class ProjectionRunner:
         with self.db.transaction() as tx:
             self.db.lock(tx, self.projection.name)
             stored = stored_offsets(tx, self.projection.name, self.topic)
+            fresh: list[EventRecord] = []
             for tp, records in polled.items():
                 next_offset = stored.get(tp.partition, 0)
                 if next_offset != self._expected.get(tp.partition, next_offset):
@@ -134,15 +135,19 @@ class ProjectionRunner:
                 for record in records:
                     if record.offset < next_offset:
                         continue  # applied already: a replay changes nothing
-                    self.projection.apply(tx, EventRecord.from_kafka(record))
+                    fresh.append(EventRecord.from_kafka(record))
                     next_offset = record.offset + 1
+                stored[tp.partition] = next_offset
+            self.projection.apply_all(tx, fresh)
+            for tp in polled:
+                if tp in reseek:
+                    continue
                 tx.execute(
                     "INSERT INTO projection_offsets (projection, topic, partition_no, "
                     "next_offset) VALUES (?, ?, ?, ?) ON CONFLICT (projection, topic, "
                     "partition_no) DO UPDATE SET next_offset = excluded.next_offset",
-                    (self.projection.name, self.topic, tp.partition, next_offset),
+                    (self.projection.name, self.topic, tp.partition, stored[tp.partition]),
                 )
-                stored[tp.partition] = next_offset
         for tp in polled:
             self._expected[tp.partition] = reseek.get(tp, stored.get(tp.partition, 0))
         for tp, offset in reseek.items():

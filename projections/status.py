@@ -111,6 +111,12 @@ class StatusProjection:
 
     # ------------------------------------------------------------ applying events
 
+    def apply_all(self, tx: Tx, events: list[EventRecord]) -> None:
+        # Records of one case come from one partition, in order: applying each batch in
+        # arrival order keeps every case's events in order.
+        for event in events:
+            self.apply(tx, event)
+
     def apply(self, tx: Tx, event: EventRecord) -> None:
         if event.type == "EnterpriseListed":
             self._listed(tx, event)
