@@ -1,4 +1,4 @@
-"""The FastAPI application."""
+"""The FastAPI application: routers per area, one error mapping, middleware."""
 
 from __future__ import annotations
 
@@ -6,9 +6,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from api import errors, middleware
 from api.bootstrap import Services, bootstrap
-from api.routers import health, meta
+from api.routers import audit, commands, enterprises, health, meta, supervision, utilities
+
+DESCRIPTION = """
+Every action of the units taking part in Jiangjin's 散乱污 campaign, recorded as an
+immutable event; the district office's views of status, accountability and the audit
+trail. Authenticate with the unit's API key (`Authorization: Bearer ld_...`). Every
+POST takes `Idempotency-Key`. Errors are RFC 9457 problems with a stable `code`, the
+`field` and the `rule`; `Accept-Language: zh` gives them in Chinese.
+"""
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -22,12 +32,23 @@ def create_app(services: Services | None = None) -> FastAPI:
             if owned:
                 app.state.services.close()
 
+    settings = services.settings if services else None
     app = FastAPI(
         title="Liandong 联动",
         summary="Inter-agency linkage for rectifying 散乱污 enterprises (Jiangjin, 2021 plan)",
-        version="0.1.0",
+        description=DESCRIPTION,
+        version="1.0.0",
         lifespan=lifespan,
     )
-    app.include_router(health.router)
-    app.include_router(meta.router)
+    errors.install(app)
+    middleware.install(app, body_limit=settings.max_body_bytes if settings else 1_048_576)
+    if settings and settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+    for module in (health, meta, commands, enterprises, supervision, audit, utilities):
+        app.include_router(module.router)
     return app

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+from api.idempotency import IdempotencyStore
+from api.keys import KeyStore
 from api.settings import Settings
 from domain.application import Clock, Liandong, utc_now
 from domain.units import UnitsRegistry, default_registry
@@ -19,6 +22,22 @@ from projections.status import StatusProjection
 class Services:
     settings: Settings
     app: Liandong
+    _views: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        """The API's connection to the read models (keys and idempotency live there too)."""
+        if self._views is None:
+            self._views = Database(self.settings.view_store)
+        return self._views
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        return KeyStore(self.db)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.db)
 
     @property
     def topics(self) -> Topics:
@@ -52,6 +71,8 @@ class Services:
 
     def close(self) -> None:
         self.app.close()
+        if self._views is not None:
+            self._views.close()
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now) -> Services:

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli_views import add_commands as add_view_commands
@@ -34,6 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
             else "demo ledger: store already holds events, nothing loaded",
             flush=True,
         )
+        demo_keys(services)
     stop = threading.Event()
     workers = []
     if args.workers:
@@ -60,6 +62,24 @@ def _serve(args: argparse.Namespace) -> int:
         for worker in workers:
             worker.join(timeout=10)
     return 0
+
+
+DEMO_KEY_UNITS = ("district-office", "town:degan", "economy", "ecology", "market", "power")
+
+
+def demo_keys(services: Services) -> None:
+    """Issues demo keys once (for a local try-out) and says where they are."""
+    path = Path(services.settings.view_store.removeprefix("sqlite:///")).parent / "demo-keys.txt"
+    if services.keys.list():
+        print(f"API keys: already issued (demo keys, if any, in {path})", flush=True)
+        return
+    lines = [f"{unit:18} {services.keys.issue(unit, 'demo').key}" for unit in DEMO_KEY_UNITS]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(
+        f"API keys for the demo units written to {path}, e.g.\n  curl -H 'Authorization: "
+        f"Bearer {lines[0].split()[1]}' http://127.0.0.1:8000/enterprises",
+        flush=True,
+    )
 
 
 def _demo(_: argparse.Namespace) -> int:
@@ -132,11 +152,38 @@ def _utility_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _units(_: argparse.Namespace) -> int:
-    from domain.units import default_registry
+def _units(args: argparse.Namespace) -> int:
+    from api.bootstrap import bootstrap
 
-    for unit in default_registry().all():
-        print(f"{unit.id:28} {unit.kind:12} {unit.name_zh}")
+    services = bootstrap()
+    registry, keys = services.app.units, services.keys
+    if args.subcommand == "list":
+        for unit in registry.all():
+            print(f"{unit.id:28} {unit.kind:12} {unit.name_zh}")
+        return 0
+    if args.subcommand == "list-keys":
+        for key in keys.list(args.target):
+            state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+            print(f"{key.key_id}  {key.unit:26} {key.created_at}  {state}  {key.label}")
+        return 0
+    if not args.target:
+        print(f"liandong units {args.subcommand}: name the unit (or key id)", file=sys.stderr)
+        return 2
+    if args.subcommand == "revoke-key":
+        revoked = keys.revoke(args.target)
+        print(f"key {args.target} revoked" if revoked else f"no active key {args.target}")
+        return 0 if revoked else 1
+    if args.target not in registry:
+        print(f"unknown unit {args.target!r}; see `liandong units list`", file=sys.stderr)
+        return 2
+    if args.subcommand == "issue-key":
+        issued = keys.issue(args.target, args.label or "")
+        print(f"{issued.unit}: key {issued.key_id} (shown once, keep it secret)\n{issued.key}")
+        return 0
+    issued, old = keys.rotate(args.target, args.label or "")
+    print(
+        f"{issued.unit}: new key {issued.key_id}, revoked {', '.join(old) or 'none'}\n{issued.key}"
+    )
     return 0
 
 
@@ -173,8 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--max-orders", type=int, help="exit after handling this many")
     agent.set_defaults(func=_utility_agent)
     add_view_commands(sub)
-    units = sub.add_parser("units", help="the units registry")
-    units.add_argument("subcommand", choices=["list"])
+    units = sub.add_parser("units", help="the units registry and their API keys")
+    units.add_argument(
+        "subcommand", choices=["list", "issue-key", "rotate-key", "revoke-key", "list-keys"]
+    )
+    units.add_argument("target", nargs="?", help="the unit (revoke-key: the key id)")
+    units.add_argument("--label", help="a note kept with the key")
     units.set_defaults(func=_units)
     args = parser.parse_args(argv)
     return int(args.func(args))

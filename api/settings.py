@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.02, gt=0, le=5)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="request size limit")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed by CORS (none by default)"
+    )
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing environment (PERSISTENCE_MODULE and friends) for `event_store`."""

@@ -29,7 +29,7 @@ from api.settings import store_env
 from bench.common import kafka_bootstrap, percentile, postgres_dsn, postgres_schema, report, timed
 from domain import commands as c
 from domain.application import Liandong
-from domain.values import Actor, ProblemKind, Utility
+from domain.values import Actor, Evidence, ProblemKind, Utility
 from gateways.envelope import wrap_state
 from gateways.topics import Topics, ensure_topics
 from projections.audit import AuditProjection
@@ -75,9 +75,9 @@ def base_events(cases: int) -> list[tuple[str, dict[str, object]]]:
             app.handle(
                 TOWN,
                 c.RequestAcceptance(
-                    case_id=case_id, evidence=(c.Evidence(sha256="ab" * 32, locator="x"),)
+                    case_id=case_id, evidence=(Evidence(sha256="ab" * 32, locator="x"),)
                 ),
-            )  # type: ignore[attr-defined]
+            )
             for unit in ("ecology", "fire", "town:degan"):
                 app.handle(Actor(unit=unit), c.SignAcceptance(case_id=case_id, passed=True))
             app.handle(TOWN, c.StrikeOff(case_id=case_id))
@@ -107,7 +107,7 @@ def fill_topic(
     rng = random.Random(1)
     while position < events:
         shift = timedelta(minutes=rng.randint(0, 60 * 24 * 300))
-        renames = {}
+        renames: dict[str, str] = {}
         for _, state in base:
             renames.setdefault(str(state["originator_id"]), str(uuid.uuid4()))
         for name, state in base:

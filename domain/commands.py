@@ -60,6 +60,8 @@ class ProblemInput(Frozen):
 
 
 class ListEnterprise(Command):
+    """A town lists an enterprise on the ledger (台账)."""
+
     action = Action.LIST_ENTERPRISE
 
     name: str = Field(min_length=1, max_length=200)
@@ -77,6 +79,8 @@ class ListEnterprise(Command):
 
 
 class RecordPatrol(Command):
+    """A town records a patrol (巡查), so no new enterprise appears unnoticed."""
+
     action = Action.RECORD_PATROL
 
     town: str = Field(min_length=1, max_length=64)

@@ -132,29 +132,33 @@ class AuditProjection:
             return self.head(tx).entry_hash
 
     def apply_all(self, tx: Tx, events: list[EventRecord]) -> None:
-        """Chains every event whose predecessor is chained, in the event store's order;
-        the others wait in the pending table until their predecessor arrives (it may
-        come later from another partition)."""
+        """Chains every event whose predecessor is chained, in the event store's order.
+
+        Events wait in the pending table until their predecessor arrives (it may come
+        later, from another partition). The batch is walked in memory; the pending table
+        is only asked for the one link the batch lacks, so a large backlog of waiting
+        events costs one indexed lookup per event, never a reload."""
         head = self.head(tx)
-        waiting = {
-            int(previous): (int(position), event_type, payload)
-            for position, previous, event_type, payload in tx.execute(
-                f"SELECT position, previous, event_type, payload FROM {self.t('pending')}"
-            ).fetchall()
+        batch: dict[int, tuple[int, str, str, dict[str, Any] | None]] = {
+            e.previous: (e.position, e.type, (e.raw or orjson.dumps(e.data)).decode(), e.data)
+            for e in events
+            if e.position > head.position
         }
-        was_pending = {position for position, _, _ in waiting.values()}
-        for event in events:
-            if event.position > head.position:
-                waiting[event.previous] = (
-                    event.position,
-                    event.type,
-                    orjson.dumps(event.data).decode(),
-                )
         rows: list[tuple[Any, ...]] = []
-        chained: list[int] = []
-        while head.position in waiting:
-            position, event_type, payload = waiting.pop(head.position)
-            entry = make_entry(head.seq + 1, position, event_type, orjson.loads(payload))
+        from_pending: set[int] = set()
+        while True:
+            link = batch.pop(head.position, None)
+            if link is None:
+                if not self._load_pending(tx, head.position, batch, from_pending):
+                    break
+                continue
+            position, event_type, payload, data = link
+            entry = make_entry(
+                head.seq + 1,
+                position,
+                event_type,
+                data if data is not None else orjson.loads(payload),
+            )
             digest = entry_hash(head.entry_hash, entry)
             rows.append(
                 (
@@ -176,7 +180,6 @@ class AuditProjection:
                     digest,
                 )
             )
-            chained.append(position)
             head = Head(entry["seq"], position, digest)
         if rows:
             tx.executemany(
@@ -184,19 +187,18 @@ class AuditProjection:
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-        done = [(p,) for p in chained if p in was_pending]
-        if done:
-            tx.executemany(f"DELETE FROM {self.t('pending')} WHERE position = ?", done)
-        new = [
-            (position, previous, event_type, payload)
-            for previous, (position, event_type, payload) in waiting.items()
-            if position not in was_pending
-        ]
-        if new:
+        chained = [(p,) for p in from_pending if p <= head.position]
+        if chained:
+            tx.executemany(f"DELETE FROM {self.t('pending')} WHERE position = ?", chained)
+        if batch:
             tx.executemany(
                 f"INSERT INTO {self.t('pending')} VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (position) DO NOTHING",
-                new,
+                [
+                    (position, previous, event_type, payload)
+                    for previous, (position, event_type, payload, _) in batch.items()
+                    if position not in from_pending
+                ],
             )
         tx.execute(
             f"INSERT INTO {self.t('head')} VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
@@ -204,6 +206,29 @@ class AuditProjection:
             "entry_hash = excluded.entry_hash",
             (head.seq, head.position, head.entry_hash),
         )
+
+    def _load_pending(
+        self,
+        tx: Tx,
+        head_position: int,
+        batch: dict[int, tuple[int, str, str, dict[str, Any] | None]],
+        from_pending: set[int],
+    ) -> bool:
+        """Loads waiting events from the head's successor on, in chain order, a chunk at a
+        time; False when the successor has not arrived (one indexed lookup)."""
+        first = tx.execute(
+            f"SELECT position FROM {self.t('pending')} WHERE previous = ?", (head_position,)
+        ).fetchone()
+        if first is None:
+            return False
+        for position, previous, event_type, payload in tx.execute(
+            f"SELECT position, previous, event_type, payload FROM {self.t('pending')} "
+            "WHERE position >= ? ORDER BY position LIMIT 5000",
+            (int(first[0]),),
+        ).fetchall():
+            batch.setdefault(int(previous), (int(position), event_type, payload, None))
+            from_pending.add(int(position))
+        return True
 
 
 ENTRY_COLUMNS = (

@@ -35,6 +35,7 @@ class EventRecord:
     data: dict[str, Any]  # the event's JSON
     position: int  # its position in the event store's log (ce_sequence)
     previous: int  # the position published just before it (ce_prevsequence), 0 at start
+    raw: bytes = b""  # the record's value, as published
 
     @property
     def case_id(self) -> str:
@@ -53,6 +54,7 @@ class EventRecord:
             data=orjson.loads(record.value),
             position=int(headers["ce_sequence"]),
             previous=int(headers.get("ce_prevsequence", b"0")),
+            raw=record.value,
         )
 
 

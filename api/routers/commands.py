@@ -1,0 +1,196 @@
+"""POST endpoints, one per command of the domain (generated from domain/commands.py, so
+the API cannot drift from the command API). Each takes `Idempotency-Key` and, with
+`?wait=true`, returns only once the status view shows the command (read-your-writes).
+
+No `from __future__ import annotations` here: the generated endpoints' annotations
+must be real classes for FastAPI to read them.
+"""
+
+import re
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from api.deps import ActorDep, ServicesDep
+from api.errors import PROBLEM_RESPONSES
+from domain import commands as c
+from domain.values import Actor
+from projections.queries import wait_for_case
+
+router = APIRouter(responses=PROBLEM_RESPONSES)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="makes a retried POST return the original result and record nothing new",
+    ),
+]
+Wait = Annotated[bool, Query(description="wait (up to 5 s) until the status view shows it")]
+
+
+class CommandResponse(BaseModel):
+    aggregate_id: UUID = Field(description="the case (or patrol) the command acted on")
+    version: int = Field(description="the case's version after the command")
+    position: int = Field(description="position of its last event in the log")
+    events: int = Field(description="events recorded (0 for a redelivered receipt)")
+    created: dict[str, Any] = Field(description="ids of what the command created")
+    visible: bool | None = Field(
+        default=None, description="with ?wait=true: the status view shows it"
+    )
+
+
+def kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def body_of(command: type[c.Command], skip: set[str]) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        name: (f.annotation, f) for name, f in command.model_fields.items() if name not in skip
+    }
+    model: type[BaseModel] = create_model(
+        f"{command.__name__}Body",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=command.__doc__,
+        **fields,
+    )
+    return model
+
+
+def execute(
+    request: Request,
+    response: Response,
+    services: Any,
+    actor: Actor,
+    command: c.Command,
+    key: str | None,
+    wait: bool,
+    status: int = 200,
+) -> CommandResponse | Any:
+    fingerprint = services.idempotency.fingerprint(
+        request.method, request.url.path, command.model_dump_json().encode()
+    )
+    if key:
+        stored = services.idempotency.begin(actor.unit, key, fingerprint)
+        if stored is not None:
+            response.status_code = stored.status
+            response.headers["Idempotent-Replay"] = "true"
+            return stored.body
+    try:
+        result = services.app.handle(actor, command)
+    except BaseException:
+        if key:
+            services.idempotency.forget(actor.unit, key)
+        raise
+    body = CommandResponse(
+        aggregate_id=result.aggregate_id,
+        version=result.version,
+        position=result.position,
+        events=result.events,
+        created=result.created,
+    )
+    if wait:
+        body.visible = wait_for_case(services.db, str(result.aggregate_id), result.version)
+    response.status_code = status
+    if key:
+        services.idempotency.finish(actor.unit, key, status, body.model_dump(mode="json"))
+    return body
+
+
+def _case_endpoint(command: type[c.CaseCommand]) -> None:
+    body_model = body_of(command, {"case_id"})
+
+    def endpoint(
+        case_id: UUID,
+        body: Any,
+        request: Request,
+        response: Response,
+        actor: ActorDep,
+        services: ServicesDep,
+        key: IdempotencyKey = None,
+        wait: Wait = False,
+    ) -> Any:
+        cmd = command.model_validate({"case_id": case_id, **body.model_dump()})
+        return execute(request, response, services, actor, cmd, key, wait)
+
+    endpoint.__annotations__["body"] = body_model
+    router.add_api_route(
+        f"/cases/{{case_id}}/{kebab(command.__name__)}",
+        endpoint,
+        methods=["POST"],
+        response_model=CommandResponse,
+        name=command.__name__,
+        tags=["commands"],
+        summary=(command.__doc__ or command.__name__).strip().splitlines()[0],
+        description=f"Action `{command.action.value}`. Refused with 403 unless the unit may "
+        "post it (DOMAIN.md section 3), in its own territory for towns.",
+    )
+
+
+def _order_endpoint(command: type[c.OrderCommand]) -> None:
+    body_model = body_of(command, {"order_id"})
+    verb = kebab(command.__name__).split("-")[0]
+
+    def endpoint(
+        case_id: UUID,
+        order_no: Annotated[str, Field(pattern=r"^O[0-9]+$")],
+        body: Any,
+        request: Request,
+        response: Response,
+        actor: ActorDep,
+        services: ServicesDep,
+        key: IdempotencyKey = None,
+        wait: Wait = False,
+    ) -> Any:
+        cmd = command.model_validate({"order_id": f"{case_id}/{order_no}", **body.model_dump()})
+        return execute(request, response, services, actor, cmd, key, wait)
+
+    endpoint.__annotations__["body"] = body_model
+    router.add_api_route(
+        f"/orders/{{case_id}}/{{order_no}}/{verb}",
+        endpoint,
+        methods=["POST"],
+        response_model=CommandResponse,
+        name=command.__name__,
+        tags=["utility orders"],
+        summary=f"{verb} a utility order (rule 5: by the utility addressed, exactly once)",
+    )
+
+
+def _creating_endpoint(command: type[c.Command], path: str, tag: str) -> None:
+    body_model = body_of(command, set())
+
+    def endpoint(
+        body: Any,
+        request: Request,
+        response: Response,
+        actor: ActorDep,
+        services: ServicesDep,
+        key: IdempotencyKey = None,
+        wait: Wait = False,
+    ) -> Any:
+        cmd = command.model_validate(body.model_dump())
+        return execute(request, response, services, actor, cmd, key, wait, status=201)
+
+    endpoint.__annotations__["body"] = body_model
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        response_model=CommandResponse,
+        status_code=201,
+        name=command.__name__,
+        tags=[tag],
+        summary=(command.__doc__ or command.__name__).strip().splitlines()[0],
+    )
+
+
+_creating_endpoint(c.ListEnterprise, "/cases", "commands")
+_creating_endpoint(c.RecordPatrol, "/patrols", "commands")
+for _command in c.CASE_COMMANDS:
+    _case_endpoint(_command)
+for _order_command in c.ORDER_COMMANDS:
+    _order_endpoint(_order_command)

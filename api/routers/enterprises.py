@@ -1,0 +1,213 @@
+"""Enterprises: the status view, one case with its timeline, its state as of a past time,
+and the approval-lock check every department can call before approving."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.deps import ActorDep, ServicesDep
+from api.errors import PROBLEM_RESPONSES, ApiError
+from domain.case import Case
+from domain.uscc import uscc_problem
+from projections.queries import enterprise, enterprises
+
+router = APIRouter(tags=["enterprises"], responses=PROBLEM_RESPONSES)
+
+Disposition = Literal["relocate", "rectify", "close"]
+State = Literal[
+    "listed",
+    "classified",
+    "suspended",
+    "acceptance_requested",
+    "accepted",
+    "closure_verified",
+    "struck_off",
+    "reopened",
+]
+
+
+class EnterprisePage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class TimelineEntry(BaseModel):
+    version: int
+    event: str
+    at: datetime
+    unit: str
+    person: str | None
+    action: str | None
+    note: str
+    legal_basis: str
+    document_number: str
+    evidence: list[str] = Field(description="SHA-256 of each piece of evidence")
+
+
+class ApprovalLock(BaseModel):
+    case_id: UUID | None
+    locked: bool
+    may_approve: bool = Field(description="false: 不予核准、审批和备案")
+    reason: str
+
+
+def now_utc() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+@router.get(
+    "/enterprises",
+    response_model=EnterprisePage,
+    summary="Cases on the ledger, filtered, with cursor pagination",
+)
+def list_enterprises(
+    actor: ActorDep,
+    services: ServicesDep,
+    town: str | None = None,
+    disposition: Disposition | None = None,
+    state: State | None = None,
+    overdue: Annotated[bool | None, Query(description="with a task past its deadline")] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> EnterprisePage:
+    page = enterprises(
+        services.db,
+        now_utc(),
+        town=town,
+        disposition=disposition,
+        state=state,
+        overdue=overdue,
+        cursor=cursor,
+        limit=limit,
+    )
+    return EnterprisePage(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.get("/enterprises/{case_id}", summary="One case: its status, or its state as of a time")
+def get_enterprise(
+    case_id: UUID,
+    actor: ActorDep,
+    services: ServicesDep,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="time travel: the case as it stood then (from the event store)"),
+    ] = None,
+) -> dict[str, Any]:
+    if as_of is not None:
+        if as_of.tzinfo is None:
+            raise ApiError(
+                422,
+                "invalid_input",
+                "as_of must carry a time zone",
+                "as_of 必须带时区",
+                field="as_of",
+                rule="times are unambiguous",
+            )
+        return snapshot(services.app.case_as_of(case_id, as_of))
+    view = enterprise(services.db, str(case_id), now_utc())
+    if view is None:
+        # Not (yet) in the status view: answer from the event store, which is authoritative.
+        return snapshot(services.app.get_case(case_id))
+    return view
+
+
+@router.get(
+    "/enterprises/{case_id}/timeline",
+    response_model=list[TimelineEntry],
+    summary="Every event of a case, in order",
+)
+def timeline(case_id: UUID, actor: ActorDep, services: ServicesDep) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            version=e.originator_version,
+            event=type(e).__name__,
+            at=e.timestamp,
+            unit=e.actor.unit,
+            person=e.actor.person,
+            action=e.action.value if e.action else None,
+            note=e.note,
+            legal_basis=e.legal_basis,
+            document_number=e.document_number,
+            evidence=[x.sha256 for x in e.evidence],
+        )
+        for e in services.app.history(case_id)
+    ]
+
+
+@router.get(
+    "/approval-lock",
+    response_model=ApprovalLock,
+    summary="May I approve, permit or file for this enterprise?",
+)
+def approval_lock(
+    actor: ActorDep,
+    services: ServicesDep,
+    uscc: Annotated[str | None, Query(min_length=18, max_length=18)] = None,
+    case_id: UUID | None = None,
+) -> ApprovalLock:
+    if case_id is None and uscc is None:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "give uscc or case_id",
+            "请提供 uscc 或 case_id",
+            field="uscc",
+            rule="one of uscc, case_id",
+        )
+    if case_id is None:
+        assert uscc is not None
+        problem = uscc_problem(uscc)
+        if problem and not problem.startswith("check character"):
+            raise ApiError(
+                422,
+                "invalid_input",
+                f"uscc: {problem}",
+                f"统一社会信用代码：{problem}",
+                field="uscc",
+                rule="rule 2: GB 32100-2015",
+            )
+        case_id = services.app.case_for_uscc(uscc)
+        if case_id is None:
+            return ApprovalLock(
+                case_id=None, locked=False, may_approve=True, reason="not on the 散乱污 ledger"
+            )
+    case = services.app.get_case(case_id)
+    reason = (
+        f"listed on the ledger ({case.state.value}"
+        + (f", {case.disposition.value}" if case.disposition else "")
+        + ")"
+    )
+    return ApprovalLock(
+        case_id=case.id,
+        locked=case.approval_lock,
+        may_approve=not case.approval_lock,
+        reason=reason if case.approval_lock else "acceptance passed: lock lifted",
+    )
+
+
+def snapshot(case: Case) -> dict[str, Any]:
+    """A case's full state from the event store (time travel and fresh reads)."""
+    return {
+        "case_id": str(case.id),
+        "version": case.version,
+        "as_of": case.modified_on,
+        "enterprise": case.enterprise.model_dump(mode="json") if case.enterprise else None,
+        "disposition": case.disposition,
+        "state": case.state,
+        "deadline": case.deadline,
+        "approval_lock": case.approval_lock,
+        "licence_revoked": case.licence_revoked,
+        "unauthorized_resumption": case.unauthorized_resumption,
+        "relapses": case.relapses,
+        "supplies": {u.value: s.model_dump(mode="json") for u, s in case.supplies.items()},
+        "problems": [p.model_dump(mode="json") for p in case.problems.values()],
+        "tasks": [t.model_dump(mode="json") for t in case.tasks.values()],
+        "orders": [o.model_dump(mode="json") for o in case.orders.values()],
+        "acceptance": case.acceptance.model_dump(mode="json") if case.acceptance else None,
+        "strike_off_blockers": case.strike_off_blockers(),
+    }

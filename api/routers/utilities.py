@@ -1,0 +1,75 @@
+"""Utilities over HTTP: their open orders, and receipts (as on their Kafka topic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from api.deps import ActorDep, ServicesDep
+from api.errors import PROBLEM_RESPONSES, ApiError
+from api.routers.commands import CommandResponse, IdempotencyKey, execute
+from gateways.consumer_loop import Poison
+from gateways.orders import Receipt
+from gateways.receipts import receipt_command
+from projections.status import StatusProjection
+
+router = APIRouter(prefix="/utilities", tags=["utilities"], responses=PROBLEM_RESPONSES)
+UTILITIES = ("power", "water", "gas")
+
+
+def _utility(actor_unit: str) -> str:
+    if actor_unit not in UTILITIES:
+        raise ApiError(
+            403,
+            "permission_denied",
+            "only utilities have orders",
+            "只有供电、供水、供气单位有指令",
+            field="unit",
+            rule="rule 5: a utility acts only on orders addressed to it",
+        )
+    return actor_unit
+
+
+@router.get("/orders", summary="The calling utility's open orders (issued or acknowledged)")
+def open_orders(actor: ActorDep, services: ServicesDep) -> list[dict[str, Any]]:
+    utility = _utility(actor.unit)
+    t = StatusProjection().t("orders")
+    rows = services.db.query(
+        f"SELECT message, status FROM {t} WHERE utility = ? AND status IN "
+        "('issued', 'acknowledged') ORDER BY issued_at",
+        (utility,),
+    )
+    return [{**orjson.loads(message), "status": status} for message, status in rows]
+
+
+@router.post(
+    "/receipts",
+    response_model=CommandResponse,
+    summary="Report an order acknowledged, executed (meter, reading, time) or refused",
+)
+def post_receipt(
+    receipt: Receipt,
+    request: Request,
+    response: Response,
+    actor: ActorDep,
+    services: ServicesDep,
+    key: IdempotencyKey = None,
+) -> Any:
+    if receipt.utility.value != _utility(actor.unit):
+        raise ApiError(
+            403,
+            "permission_denied",
+            "a utility reports only on its own orders",
+            "只能回执本单位的指令",
+            field="utility",
+            rule="rule 5: a utility acts only on orders addressed to it",
+        )
+    try:
+        command = receipt_command(receipt)
+    except Poison as bad:
+        raise ApiError(
+            422, bad.code, bad.message, bad.message, field=bad.field, rule=bad.rule
+        ) from None
+    return execute(request, response, services, actor, command, key, False)
