@@ -113,7 +113,7 @@ def get_enterprise(
     if view is None:
         # Not (yet) in the status view: answer from the event store, which is authoritative.
         return snapshot(services.app.get_case(case_id))
-    return view
+    return {**view, "source": "view"}
 
 
 @router.get(
@@ -191,12 +191,22 @@ def approval_lock(
 
 
 def snapshot(case: Case) -> dict[str, Any]:
-    """A case's full state from the event store (time travel and fresh reads)."""
+    """A case's full state from the event store (time travel and fresh reads): the status
+    view's fields, and more."""
+    assert case.enterprise is not None
+    e = case.enterprise
     return {
+        "source": "event_store",
         "case_id": str(case.id),
         "version": case.version,
         "as_of": case.modified_on,
-        "enterprise": case.enterprise.model_dump(mode="json") if case.enterprise else None,
+        "name": e.name,
+        "uscc": e.uscc,
+        "address": e.address,
+        "town": e.town,
+        "industry": e.industry,
+        "licensed": e.licensed,
+        "enterprise": e.model_dump(mode="json"),
         "disposition": case.disposition,
         "state": case.state,
         "deadline": case.deadline,
@@ -204,7 +214,9 @@ def snapshot(case: Case) -> dict[str, Any]:
         "licence_revoked": case.licence_revoked,
         "unauthorized_resumption": case.unauthorized_resumption,
         "relapses": case.relapses,
+        **{f"supply_{u.value}": s.state.value for u, s in case.supplies.items()},
         "supplies": {u.value: s.model_dump(mode="json") for u, s in case.supplies.items()},
+        "open_tasks": [t.model_dump(mode="json") for t in case.open_tasks()],
         "problems": [p.model_dump(mode="json") for p in case.problems.values()],
         "tasks": [t.model_dump(mode="json") for t in case.tasks.values()],
         "orders": [o.model_dump(mode="json") for o in case.orders.values()],

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.bootstrap import Services, bootstrap
+from api.settings import Settings
+from gateways.receipts import ReceiptGateway
+from gateways.topics import ensure_topics
+
+
+@dataclass
+class Api:
+    """The REST API in-process (TestClient), with an API key for every unit."""
+
+    client: TestClient
+    services: Services
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def key(self, unit: str) -> str:
+        if unit not in self.keys:
+            self.keys[unit] = self.services.keys.issue(unit, "test").key
+        return self.keys[unit]
+
+    def headers(self, unit: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key(unit)}", **extra}
+
+    def post(self, unit: str, path: str, body: dict[str, Any], **headers: str) -> Any:
+        return self.client.post(path, json=body, headers=self.headers(unit, **headers))
+
+    def get(self, unit: str, path: str, **params: Any) -> Any:
+        return self.client.get(path, params=params, headers=self.headers(unit))
+
+    @property
+    def events(self) -> int:
+        return self.services.app.event_count()
+
+
+def make_api(settings: Settings) -> Iterator[Api]:
+    services = bootstrap(settings)
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        yield Api(client, services)
+    services.close()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """Commands only: an in-memory event store, views on SQLite (keys, idempotency)."""
+    tmp = tmp_path_factory.mktemp("api")
+    yield from make_api(
+        Settings(
+            event_store="memory://",
+            view_store=f"sqlite:///{tmp / 'views.sqlite'}",
+            kafka_bootstrap="127.0.0.1:1",
+        )
+    )
+
+
+@dataclass
+class Running:
+    api: Api
+    stop: threading.Event
+    threads: list[threading.Thread]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def system(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Api]:
+    """The whole system: event store, relay, receipts, projections, over the real broker;
+    views on SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        views = f"sqlite:///{tmp_path / 'views.sqlite'}"
+    else:
+        dsn = request.getfixturevalue("postgres_dsn")
+        views = f"{dsn}?schema=api_{uuid.uuid4().hex[:10]}"
+    settings = Settings(
+        event_store=f"sqlite:///{tmp_path / 'events.sqlite'}",
+        view_store=views,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}",
+        relay_transactional_id=f"relay-{uuid.uuid4().hex[:8]}",
+    )
+    for api in make_api(settings):
+        services, stop = api.services, threading.Event()
+        workers = [
+            services.relay().run,
+            ReceiptGateway(
+                services.app,
+                kafka_bootstrap,
+                services.topics,
+                group_id=f"receipts-{settings.topic_prefix}",
+            ).run,
+            services.projection_runner("status").run,
+            services.projection_runner("audit").run,
+        ]
+        threads = [threading.Thread(target=w, args=(stop,), daemon=True) for w in workers]
+        ensure_topics(kafka_bootstrap, services.topics.all())  # the projections read the topic
+        for thread in threads:
+            thread.start()
+        try:
+            yield api
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=15)
