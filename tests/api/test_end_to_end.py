@@ -172,7 +172,7 @@ def test_close_from_listing_to_strike_off_over_http(system: Api) -> None:
         "cut",
         "cut",
     )
-    timeline = ok(api.get("district-office", f"/enterprises/{case_id}/timeline"))
+    timeline = ok_list(api.get("district-office", f"/enterprises/{case_id}/timeline"))
     assert [e["event"] for e in timeline][-1] == "CaseStruckOff"
 
 
