@@ -119,7 +119,8 @@ def install(app: FastAPI) -> None:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
         location = [str(p) for p in first.get("loc", ())]
-        field = ".".join(location[1:] if location[:1] == ["body"] else location) or None
+        where = location[:1] in (["body"], ["path"], ["query"], ["header"])
+        field = ".".join(location[1:] if where else location) or None
         malformed = first.get("type") == "json_invalid"
         code = "malformed_json" if malformed else "invalid_input"
         message = str(first.get("msg", "invalid"))
