@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 
 from api import errors, middleware
 from api.bootstrap import Services, bootstrap
@@ -51,4 +53,31 @@ def create_app(services: Services | None = None) -> FastAPI:
         )
     for module in (health, meta, commands, enterprises, supervision, audit, utilities):
         app.include_router(module.router)
+    if services is not None:
+        app.state.services = services  # usable without a lifespan (tests, schemathesis)
+    install_openapi(app)
     return app
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Problems are served as application/problem+json: say so in the OpenAPI document."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    for response in operation.get("responses", {}).values():
+                        content = response.get("content", {})
+                        if errors.PROBLEM_JSON in content and "application/json" in content:
+                            content[errors.PROBLEM_JSON] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -14,7 +14,7 @@ from gateways.relay import EventRelay
 from gateways.topics import Topics
 from projections.audit import AuditProjection
 from projections.db import Database
-from projections.runner import Projection, ProjectionRunner
+from projections.runner import Projection, ProjectionRunner, setup
 from projections.status import StatusProjection
 
 
@@ -29,6 +29,9 @@ class Services:
         """The API's connection to the read models (keys and idempotency live there too)."""
         if self._views is None:
             self._views = Database(self.settings.view_store)
+            # The views exist (empty) before any projection has run, so queries answer.
+            for projection in self.projections().values():
+                setup(self._views, projection)
         return self._views
 
     @cached_property

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError
@@ -144,6 +144,19 @@ def install(app: FastAPI) -> None:
                     for e in errors
                 ]
             },
+        )
+
+    @app.exception_handler(ValidationError)
+    async def invalid_command(request: Request, exc: ValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        return problem(
+            request,
+            422,
+            "invalid_input",
+            f"{field}: {first['msg']}",
+            field=field,
+            rule=f"schema: {first['type']}",
         )
 
     @app.exception_handler(StarletteHTTPException)

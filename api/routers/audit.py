@@ -46,7 +46,7 @@ def get_audit(
     event_type: TypeQ = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     require_units(actor, OFFICE)

@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import ActorDep, ServicesDep
@@ -136,7 +136,7 @@ def _order_endpoint(command: type[c.OrderCommand]) -> None:
 
     def endpoint(
         case_id: UUID,
-        order_no: Annotated[str, Field(pattern=r"^O[0-9]+$")],
+        order_no: Annotated[str, Path(pattern=r"^O[0-9]{1,9}$")],
         body: Any,
         request: Request,
         response: Response,
