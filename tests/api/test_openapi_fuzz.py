@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from api.app import create_app
@@ -48,6 +50,7 @@ def test_no_server_errors_and_responses_match_their_schema(
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the OpenAPI document is invalid: {result}"
         operation = result.ok()
         operations += 1
 
@@ -55,7 +58,7 @@ def test_no_server_errors_and_responses_match_their_schema(
         @settings(
             max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck)
         )
-        def check(case: schemathesis.Case) -> None:
+        def check(case: schemathesis.Case[Any]) -> None:
             response = case.call(headers={"Authorization": f"Bearer {keys[case.method]}"})
             case.validate_response(
                 response,
