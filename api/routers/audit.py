@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from api.bootstrap import Services
 from api.deps import ActorDep, ServicesDep, require_units
 from api.errors import PROBLEM_RESPONSES
 from projections.audit import AuditProjection, iter_entries
@@ -37,29 +39,36 @@ TypeQ = Annotated[
 ]
 
 
-@router.get("", response_model=AuditPage, summary="Audit entries, filtered, in chain order")
-def get_audit(
-    actor: ActorDep,
-    services: ServicesDep,
+def audit_filters(
     case_id: CaseQ = None,
     unit: UnitQ = None,
     event_type: TypeQ = None,
     since: datetime | None = None,
     until: datetime | None = None,
+) -> dict[str, Any]:
+    """The filters every audit query and export takes."""
+    return {
+        "case_id": case_id,
+        "unit": unit,
+        "event_type": event_type,
+        "since": since,
+        "until": until,
+    }
+
+
+FiltersDep = Annotated[dict[str, Any], Depends(audit_filters)]
+
+
+@router.get("", response_model=AuditPage, summary="Audit entries, filtered, in chain order")
+def get_audit(
+    actor: ActorDep,
+    services: ServicesDep,
+    filters: FiltersDep,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     require_units(actor, OFFICE)
-    _, _, items = audit_page(
-        services.db,
-        case_id=case_id,
-        unit=unit,
-        event_type=event_type,
-        since=since,
-        until=until,
-        after_seq=after_seq,
-        limit=limit,
-    )
+    _, _, items = audit_page(services.db, after_seq=after_seq, limit=limit, **filters)
     return AuditPage(items=items, next_after_seq=items[-1]["seq"] if len(items) == limit else None)
 
 
@@ -68,51 +77,35 @@ def get_head(actor: ActorDep, services: ServicesDep) -> AuditHead:
     return AuditHead(**audit_head(services.db))
 
 
-def _entries(services: Any, **filters: Any) -> Any:
+def _entries(services: Services, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
     where, params = audit_filter(**filters)
-    # A connection of its own: the stream outlives the request's dependencies.
-    return iter_entries(services.views(), AuditProjection(), where, params)
+    # A connection of its own, closed when the stream ends: the stream outlives the request.
+    db = services.views()
+    try:
+        yield from iter_entries(db, AuditProjection(), where, params)
+    finally:
+        db.close()
+
+
+Lines = Callable[[Iterable[dict[str, Any]]], Iterator[str] | Iterator[bytes]]
+EXPORTS: dict[str, tuple[Lines, str]] = {
+    "jsonl": (jsonl_lines, "application/x-ndjson"),
+    "csv": (csv_lines, "text/csv"),
+}
 
 
 @router.get(
-    "/export.jsonl", summary="The trail as JSON Lines, streamed", response_class=StreamingResponse
+    "/export.{fmt}",
+    summary="The trail as CSV or JSON Lines, streamed",
+    response_class=StreamingResponse,
 )
-def export_jsonl(
-    actor: ActorDep,
-    services: ServicesDep,
-    case_id: CaseQ = None,
-    unit: UnitQ = None,
-    event_type: TypeQ = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+def export(
+    actor: ActorDep, services: ServicesDep, filters: FiltersDep, fmt: Literal["jsonl", "csv"]
 ) -> StreamingResponse:
     require_units(actor, OFFICE)
-    entries = _entries(
-        services, case_id=case_id, unit=unit, event_type=event_type, since=since, until=until
-    )
+    lines, media_type = EXPORTS[fmt]
     return StreamingResponse(
-        jsonl_lines(entries),
-        media_type="application/x-ndjson",
-        headers={"Content-Disposition": "attachment; filename=audit.jsonl"},
-    )
-
-
-@router.get("/export.csv", summary="The trail as CSV, streamed", response_class=StreamingResponse)
-def export_csv(
-    actor: ActorDep,
-    services: ServicesDep,
-    case_id: CaseQ = None,
-    unit: UnitQ = None,
-    event_type: TypeQ = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> StreamingResponse:
-    require_units(actor, OFFICE)
-    entries = _entries(
-        services, case_id=case_id, unit=unit, event_type=event_type, since=since, until=until
-    )
-    return StreamingResponse(
-        csv_lines(entries),
-        media_type="text/csv",
-        headers={"Content-Disposition": "attachment; filename=audit.csv"},
+        lines(_entries(services, filters)),
+        media_type=media_type,
+        headers={"Content-Disposition": f"attachment; filename=audit.{fmt}"},
     )

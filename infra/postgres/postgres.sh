@@ -53,6 +53,9 @@ CONF
   fi
   if as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "already running on 127.0.0.1:$port"
+  elif "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+    # Another cluster holds the port (a second checkout, say): use it, as kafka.sh does.
+    log "a PostgreSQL server already answers on 127.0.0.1:$port; using it"
   else
     as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
     log "ready on 127.0.0.1:$port"
