@@ -7,8 +7,12 @@ import argparse
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.bootstrap import Services
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,10 +43,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _run(args: argparse.Namespace) -> int:
     from api.cli import worker
 
-    def run(services: object, stop: threading.Event) -> None:
-        from api.bootstrap import Services
-
-        assert isinstance(services, Services)
+    def run(services: Services, stop: threading.Event) -> None:
         runners = [services.projection_runner(name) for name in args.names]
         threads = [
             threading.Thread(target=r.run, args=(stop,), name=r.projection.name) for r in runners

@@ -29,7 +29,15 @@ from domain.records import (
     Supply,
     TaskRecord,
 )
-from domain.values import Actor, CaseState, Disposition, Evidence, PermitKind, Utility
+from domain.values import (
+    Actor,
+    CaseState,
+    Disposition,
+    Evidence,
+    PermitKind,
+    SupplyState,
+    Utility,
+)
 
 DISTRICT_OFFICE = "district-office"
 
@@ -92,8 +100,6 @@ class CaseBase:
         return [t for t in self.tasks.values() if t.is_open]
 
     def connected(self) -> set[Utility]:
-        from domain.values import SupplyState
-
         return {u for u, s in self.supplies.items() if s.state is not SupplyState.NOT_CONNECTED}
 
     # ------------------------------------------------------------ recording

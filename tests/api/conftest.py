@@ -64,13 +64,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     )
 
 
-@dataclass
-class Running:
-    api: Api
-    stop: threading.Event
-    threads: list[threading.Thread]
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def system(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Api]:
     """The whole system: event store, relay, receipts, projections, over the real broker;
