@@ -63,6 +63,8 @@ STATE_AFTER = {
     "CaseStruckOff": "struck_off",
     "CaseReopened": "reopened",
 }
+# Events of the store that are not about a case (the USCC index, patrols).
+NOT_CASE_EVENTS = frozenset({"UsccRegistered", "PatrolRecorded"})
 SUPPLY_AFTER = {"cut": "cut", "limit": "limited", "restore": "on"}
 
 
@@ -121,14 +123,8 @@ class StatusProjection:
         if event.type == "EnterpriseListed":
             self._listed(tx, event)
             return
-        row = tx.execute(
-            f"SELECT version FROM {self.t('cases')} WHERE case_id = ?", (event.case_id,)
-        ).fetchone()
-        if row is None or int(row[0]) >= event.version:
-            return  # not a case event (USCC index, patrol), or applied already
-        handler = HANDLERS.get(event.type)
-        if handler is not None:
-            handler(self, tx, event)
+        if event.type in NOT_CASE_EVENTS:
+            return
         data = event.data
         updates: dict[str, Any] = {
             "version": event.version,
@@ -139,7 +135,18 @@ class StatusProjection:
         }
         if event.type in STATE_AFTER:
             updates["state"] = STATE_AFTER[event.type]
-        self._update_case(tx, event.case_id, updates)
+        # One guarded statement: it changes nothing for a version applied already, and then
+        # the event's own handler is skipped too.
+        assignments = ", ".join(f"{column} = ?" for column in updates)
+        tx.execute(
+            f"UPDATE {self.t('cases')} SET {assignments} WHERE case_id = ? AND version < ?",
+            (*updates.values(), event.case_id, event.version),
+        )
+        if tx.rowcount == 0:
+            return
+        handler = HANDLERS.get(event.type)
+        if handler is not None:
+            handler(self, tx, event)
 
     def _update_case(self, tx: Tx, case_id: str, updates: dict[str, Any]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in updates)
