@@ -36,7 +36,7 @@ FIELDS = (
     "note",
     "payload",
 )
-TABLES = ("entries", "pending", "head")
+TABLES = ("entries", "head")
 
 SCHEMA = {
     "entries": """(
@@ -45,8 +45,6 @@ SCHEMA = {
         person TEXT, at TEXT NOT NULL, legal_basis TEXT NOT NULL, document_number TEXT NOT NULL,
         evidence TEXT NOT NULL, note TEXT NOT NULL, payload TEXT NOT NULL,
         prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL)""",
-    "pending": """(position BIGINT PRIMARY KEY, previous BIGINT NOT NULL, event_type TEXT NOT NULL,
-        payload TEXT NOT NULL)""",
     "head": """(id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, position BIGINT NOT NULL,
         entry_hash TEXT NOT NULL)""",
 }
@@ -92,6 +90,8 @@ class AuditProjection:
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
         self.name = f"audit{suffix}"
+        # Events waiting for their predecessor, by the position they follow.
+        self._waiting: dict[int, EventRecord] = {}
 
     def t(self, table: str) -> str:
         return f"audit_{table}{self.suffix}"
@@ -107,10 +107,6 @@ class AuditProjection:
                 f"CREATE INDEX IF NOT EXISTS ix_{self.t('entries')}_{i} "
                 f"ON {self.t('entries')} ({cols})"
             )
-        tx.execute(
-            f"CREATE INDEX IF NOT EXISTS ix_{self.t('pending')}_previous "
-            f"ON {self.t('pending')} (previous)"
-        )
 
     def drop(self, tx: Tx) -> None:
         for table in TABLES:
@@ -131,42 +127,30 @@ class AuditProjection:
         with db.transaction() as tx:
             return self.head(tx).entry_hash
 
-    def apply_all(self, tx: Tx, events: list[EventRecord]) -> None:
+    def apply_all(self, tx: Tx, events: list[EventRecord]) -> dict[int, int]:
         """Chains every event whose predecessor is chained, in the event store's order.
 
-        Events wait in the pending table until their predecessor arrives (it may come
-        later, from another partition). The batch is walked in memory; the pending table
-        is only asked for the one link the batch lacks, so a large backlog of waiting
-        events costs one indexed lookup per event, never a reload."""
+        An event whose predecessor has not arrived yet (it comes from another partition)
+        is held in memory, and its partition's stored offset stays at the first event
+        held: after a crash the runner reads the held events again, so nothing is lost
+        and nothing waits in the database."""
         head = self.head(tx)
-        batch: dict[int, tuple[int, str, str, dict[str, Any] | None]] = {
-            e.previous: (e.position, e.type, (e.raw or orjson.dumps(e.data)).decode(), e.data)
-            for e in events
-            if e.position > head.position
-        }
+        for event in events:
+            if event.position > head.position:
+                self._waiting[event.previous] = event
         rows: list[tuple[Any, ...]] = []
-        from_pending: set[int] = set()
-        while True:
-            link = batch.pop(head.position, None)
-            if link is None:
-                if not self._load_pending(tx, head.position, batch, from_pending):
-                    break
-                continue
-            position, event_type, payload, data = link
-            entry = make_entry(
-                head.seq + 1,
-                position,
-                event_type,
-                data if data is not None else orjson.loads(payload),
-            )
+        consumed: dict[int, int] = {e.partition: e.offset + 1 for e in events}
+        while head.position in self._waiting:
+            event = self._waiting.pop(head.position)
+            entry = make_entry(head.seq + 1, event.position, event.type, event.data)
             digest = entry_hash(head.entry_hash, entry)
             rows.append(
                 (
                     entry["seq"],
-                    position,
+                    event.position,
                     entry["event_id"],
                     entry["case_id"],
-                    event_type,
+                    event.type,
                     entry["action"],
                     entry["unit"],
                     entry["person"],
@@ -175,60 +159,31 @@ class AuditProjection:
                     entry["document_number"],
                     orjson.dumps(entry["evidence"]).decode(),
                     entry["note"],
-                    payload,
+                    (event.raw or orjson.dumps(event.data)).decode(),
                     head.entry_hash,
                     digest,
                 )
             )
-            head = Head(entry["seq"], position, digest)
+            consumed[event.partition] = max(consumed.get(event.partition, 0), event.offset + 1)
+            head = Head(entry["seq"], event.position, digest)
+        for held in self._waiting.values():
+            consumed[held.partition] = min(consumed.get(held.partition, held.offset), held.offset)
         if rows:
             tx.executemany(
                 f"INSERT INTO {self.t('entries')} VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-        chained = [(p,) for p in from_pending if p <= head.position]
-        if chained:
-            tx.executemany(f"DELETE FROM {self.t('pending')} WHERE position = ?", chained)
-        if batch:
-            tx.executemany(
-                f"INSERT INTO {self.t('pending')} VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (position) DO NOTHING",
-                [
-                    (position, previous, event_type, payload)
-                    for previous, (position, event_type, payload, _) in batch.items()
-                    if position not in from_pending
-                ],
+            tx.execute(
+                f"INSERT INTO {self.t('head')} VALUES (1, ?, ?, ?) ON CONFLICT (id) "
+                "DO UPDATE SET seq = excluded.seq, position = excluded.position, "
+                "entry_hash = excluded.entry_hash",
+                (head.seq, head.position, head.entry_hash),
             )
-        tx.execute(
-            f"INSERT INTO {self.t('head')} VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
-            "SET seq = excluded.seq, position = excluded.position, "
-            "entry_hash = excluded.entry_hash",
-            (head.seq, head.position, head.entry_hash),
-        )
+        return consumed
 
-    def _load_pending(
-        self,
-        tx: Tx,
-        head_position: int,
-        batch: dict[int, tuple[int, str, str, dict[str, Any] | None]],
-        from_pending: set[int],
-    ) -> bool:
-        """Loads waiting events from the head's successor on, in chain order, a chunk at a
-        time; False when the successor has not arrived (one indexed lookup)."""
-        first = tx.execute(
-            f"SELECT position FROM {self.t('pending')} WHERE previous = ?", (head_position,)
-        ).fetchone()
-        if first is None:
-            return False
-        for position, previous, event_type, payload in tx.execute(
-            f"SELECT position, previous, event_type, payload FROM {self.t('pending')} "
-            "WHERE position >= ? ORDER BY position LIMIT 5000",
-            (int(first[0]),),
-        ).fetchall():
-            batch.setdefault(int(previous), (int(position), event_type, payload, None))
-            from_pending.add(int(position))
-        return True
+    def forget(self) -> None:
+        self._waiting.clear()
 
 
 ENTRY_COLUMNS = (

@@ -36,6 +36,8 @@ class EventRecord:
     position: int  # its position in the event store's log (ce_sequence)
     previous: int  # the position published just before it (ce_prevsequence), 0 at start
     raw: bytes = b""  # the record's value, as published
+    partition: int = 0
+    offset: int = 0
 
     @property
     def case_id(self) -> str:
@@ -55,6 +57,8 @@ class EventRecord:
             position=int(headers["ce_sequence"]),
             previous=int(headers.get("ce_prevsequence", b"0")),
             raw=record.value,
+            partition=record.partition,
+            offset=record.offset,
         )
 
 
@@ -63,7 +67,16 @@ class Projection(Protocol):
 
     def create(self, tx: Tx) -> None: ...
     def drop(self, tx: Tx) -> None: ...
-    def apply_all(self, tx: Tx, events: list[EventRecord]) -> None: ...
+    def apply_all(self, tx: Tx, events: list[EventRecord]) -> dict[int, int]:
+        """Applies what it can; returns, per partition, the offset from which a restarted
+        runner must read again (a projection may hold events back until it can apply
+        them, as the audit chain does)."""
+        ...
+
+    def forget(self) -> None:
+        """Drops whatever the projection holds in memory (the runner re-reads it)."""
+        ...
+
     def rename_from(self, tx: Tx, shadow: Projection) -> None: ...
     def digest(self, db: Database) -> str: ...
     def shadow(self) -> Projection: ...
@@ -111,6 +124,7 @@ class ProjectionRunner:
         )
 
     def _seek_to_stored(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        self.projection.forget()
         with self.db.transaction() as tx:
             offsets = stored_offsets(tx, self.projection.name, self.topic)
         for tp in partitions:
@@ -134,15 +148,12 @@ class ProjectionRunner:
                     # read again from where the database says this view stands.
                     reseek[tp] = next_offset
                     continue
-                for record in records:
-                    if record.offset < next_offset:
-                        continue  # applied already: a replay changes nothing
-                    fresh.append(EventRecord.from_kafka(record))
-                    next_offset = record.offset + 1
-                stored[tp.partition] = next_offset
-            self.projection.apply_all(tx, fresh)
+                # Records before the stored offset were applied already: a replay changes
+                # nothing. (Records the projection holds back lie after it.)
+                fresh += [EventRecord.from_kafka(r) for r in records if r.offset >= next_offset]
+            stored.update(self.projection.apply_all(tx, fresh))
             for tp in polled:
-                if tp in reseek:
+                if tp in reseek or tp.partition not in stored:
                     continue
                 tx.execute(
                     "INSERT INTO projection_offsets (projection, topic, partition_no, "
@@ -152,8 +163,10 @@ class ProjectionRunner:
                 )
         for tp in polled:
             self._expected[tp.partition] = reseek.get(tp, stored.get(tp.partition, 0))
-        for tp, offset in reseek.items():
-            consumer.seek(tp, offset)
+        if reseek:
+            # Start every partition again from the database, held events included.
+            self.projection.forget()
+            self._seek_to_stored(consumer, list(consumer.assignment()))
         return sum(len(r) for r in polled.values())
 
     def run(self, stop: threading.Event) -> None:

@@ -113,11 +113,17 @@ class StatusProjection:
 
     # ------------------------------------------------------------ applying events
 
-    def apply_all(self, tx: Tx, events: list[EventRecord]) -> None:
+    def apply_all(self, tx: Tx, events: list[EventRecord]) -> dict[int, int]:
         # Records of one case come from one partition, in order: applying each batch in
-        # arrival order keeps every case's events in order.
+        # arrival order keeps every case's events in order. Nothing is held back.
+        consumed: dict[int, int] = {}
         for event in events:
             self.apply(tx, event)
+            consumed[event.partition] = event.offset + 1
+        return consumed
+
+    def forget(self) -> None:
+        pass
 
     def apply(self, tx: Tx, event: EventRecord) -> None:
         if event.type == "EnterpriseListed":
