@@ -10,6 +10,7 @@ the event store's order: the relay links every event to the one published before
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -90,8 +91,10 @@ class AuditProjection:
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
         self.name = f"audit{suffix}"
-        # Events waiting for their predecessor, by the position they follow.
+        # Events waiting for their predecessor, by the position they follow; and per
+        # partition the offsets of its events held, in order.
         self._waiting: dict[int, EventRecord] = {}
+        self._held: dict[int, deque[int]] = {}
 
     def t(self, table: str) -> str:
         return f"audit_{table}{self.suffix}"
@@ -138,6 +141,7 @@ class AuditProjection:
         for event in events:
             if event.position > head.position:
                 self._waiting[event.previous] = event
+                self._held.setdefault(event.partition, deque()).append(event.offset)
         rows: list[tuple[Any, ...]] = []
         consumed: dict[int, int] = {e.partition: e.offset + 1 for e in events}
         while head.position in self._waiting:
@@ -164,10 +168,12 @@ class AuditProjection:
                     digest,
                 )
             )
-            consumed[event.partition] = max(consumed.get(event.partition, 0), event.offset + 1)
+            # Within a partition positions ascend, so the event chained is its first held.
+            self._held[event.partition].popleft()
             head = Head(entry["seq"], event.position, digest)
-        for held in self._waiting.values():
-            consumed[held.partition] = min(consumed.get(held.partition, held.offset), held.offset)
+        for partition, offsets in self._held.items():
+            if offsets:
+                consumed[partition] = offsets[0]
         if rows:
             tx.executemany(
                 f"INSERT INTO {self.t('entries')} VALUES "
@@ -184,6 +190,7 @@ class AuditProjection:
 
     def forget(self) -> None:
         self._waiting.clear()
+        self._held.clear()
 
 
 ENTRY_COLUMNS = (
