@@ -119,18 +119,31 @@ class Scenario:
             ),
         )
 
-    def cut(self, case_id: UUID, utility: Utility, unit: str, grounds: str) -> str:
-        self.act(
+    def request_order(
+        self,
+        case_id: UUID,
+        utility: Utility,
+        unit: str,
+        grounds: str = "close_classification",
+        kind: str = "cut",
+        document_number: str = "江津〔2021〕停字1号",
+        days: float = 5,
+    ) -> str:
+        """`unit` requests a utility order; returns the order id."""
+        result = self.act(
             unit,
             c.RequestUtilityOrder(
                 case_id=case_id,
                 utility=utility,
-                kind="cut",
+                kind=kind,
                 grounds=grounds,
-                document_number="江津〔2021〕停字1号",
-                deadline=self.days(5),
+                document_number=document_number,
+                deadline=self.days(days),
             ),
         )
-        order_id = self.order_of(case_id, utility)
+        return str(result.created["id"])
+
+    def cut(self, case_id: UUID, utility: Utility, unit: str, grounds: str) -> str:
+        order_id = self.request_order(case_id, utility, unit, grounds)
         self.execute(order_id, utility)
         return order_id

@@ -311,16 +311,13 @@ def test_duty_14_power_and_gas_acknowledge_execute_or_refuse(s: Scenario) -> Non
 def test_duty_05_water_supplier_executes_water_orders(s: Scenario) -> None:
     case_id = s.list()
     s.classify(case_id, "close")
-    s.act(
+    s.request_order(
+        case_id,
+        Utility.WATER,
         "housing",
-        c.RequestUtilityOrder(
-            case_id=case_id,
-            utility=Utility.WATER,
-            kind="limit",
-            grounds="close_classification",
-            document_number="限水1号",
-            deadline=s.days(5),
-        ),
+        "close_classification",
+        kind="limit",
+        document_number="限水1号",
     )
     order_id = s.order_of(case_id, Utility.WATER, "limit")
     s.act("water", c.AcknowledgeOrder(order_id=order_id))

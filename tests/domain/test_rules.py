@@ -389,17 +389,7 @@ class TestRule4UtilityOrdersNeedALegalBasis:
 class TestRule5OrdersSettleExactlyOnceByTheirUtility:
     def pending(self, s: Scenario) -> tuple[UUID, str]:
         case_id = closing_case(s)
-        s.act(
-            "economy",
-            c.RequestUtilityOrder(
-                case_id=case_id,
-                utility=Utility.POWER,
-                kind="cut",
-                grounds="close_classification",
-                document_number="停电1号",
-                deadline=s.days(5),
-            ),
-        )
+        s.request_order(case_id, Utility.POWER, "economy", document_number="停电1号")
         return case_id, s.order_of(case_id, Utility.POWER)
 
     def test_a_utility_executes_only_orders_addressed_to_it(self, s: Scenario) -> None:

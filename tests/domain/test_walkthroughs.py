@@ -179,16 +179,14 @@ def test_acceptance_passing_cancels_pending_cuts(s: Scenario) -> None:
     s.act(TOWN, c.OrderSuspension(case_id=case_id, document_number="d"))
     s.act(TOWN, c.RequestAcceptance(case_id=case_id, evidence=evidence()))
     s.act("ecology", c.SignAcceptance(case_id=case_id, passed=False, reasons=("未验收",)))
-    s.act(
+    s.request_order(
+        case_id,
+        Utility.POWER,
         "economy",
-        c.RequestUtilityOrder(
-            case_id=case_id,
-            utility=Utility.POWER,
-            kind="limit",
-            grounds="failed_acceptance",
-            document_number="限电1号",
-            deadline=s.days(3),
-        ),
+        "failed_acceptance",
+        kind="limit",
+        document_number="限电1号",
+        days=3,
     )
     s.act(TOWN, c.RequestAcceptance(case_id=case_id, evidence=evidence("2")))
     s.act("ecology", c.SignAcceptance(case_id=case_id, passed=True))

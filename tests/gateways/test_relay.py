@@ -68,17 +68,7 @@ def test_a_power_order_reaches_the_power_topic_only(relayed: Relayed) -> None:
     s = relayed.scenario
     case_id = s.list(connections=(Utility.POWER, Utility.WATER))
     s.classify(case_id, "close")
-    s.act(
-        "economy",
-        c.RequestUtilityOrder(
-            case_id=case_id,
-            utility=Utility.POWER,
-            kind="cut",
-            grounds="close_classification",
-            document_number="停电1号",
-            deadline=s.days(5),
-        ),
-    )
+    s.request_order(case_id, Utility.POWER, "economy", document_number="停电1号")
     power = read_topic(relayed.bootstrap, relayed.topics.orders(Utility.POWER).name, expect=1)
     assert len(power) == 1
     message = orjson.loads(power[0].value)

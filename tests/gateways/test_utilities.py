@@ -16,7 +16,6 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from domain import commands as c
 from domain.values import OrderStatus, SupplyState, Utility
 from gateways.agent import UtilityAgent, automatic
 from gateways.receipts import ReceiptGateway
@@ -44,17 +43,7 @@ def power_cut(r: Relayed) -> str:
     s = r.scenario
     case_id = s.list(connections=(Utility.POWER, Utility.WATER))
     s.classify(case_id, "close")
-    s.act(
-        "economy",
-        c.RequestUtilityOrder(
-            case_id=case_id,
-            utility=Utility.POWER,
-            kind="cut",
-            grounds="close_classification",
-            document_number="停电2号",
-            deadline=s.days(5),
-        ),
-    )
+    s.request_order(case_id, Utility.POWER, "economy", document_number="停电2号")
     return s.order_of(case_id, Utility.POWER)
 
 
