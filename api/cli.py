@@ -139,6 +139,7 @@ def _utility_agent(args: argparse.Namespace) -> int:
         Utility(args.utility),
         settings.order_signing_key.encode(),
         person=args.person,
+        group_id=args.group,
     )
     decide = (
         automatic(args.auto, args.meter, args.reading)
@@ -218,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--reading", type=float, default=0.0)
     agent.add_argument("--person", help="who at the utility acts")
     agent.add_argument("--max-orders", type=int, help="exit after handling this many")
+    agent.add_argument("--group", help="consumer group (default utility-<utility>)")
     agent.set_defaults(func=_utility_agent)
     add_view_commands(sub)
     units = sub.add_parser("units", help="the units registry and their API keys")

@@ -87,13 +87,14 @@ class UtilityAgent:
         *,
         person: str | None = None,
         out: TextIO = sys.stdout,
+        group_id: str | None = None,
     ) -> None:
         self.bootstrap, self.topics, self.utility = bootstrap, topics, utility
         self.signing_key, self.person, self.out = signing_key, person, out
         self.consumer = KafkaConsumer(
             topics.orders(utility).name,
             bootstrap_servers=bootstrap,
-            group_id=f"utility-{utility.value}",
+            group_id=group_id or f"utility-{utility.value}",
             enable_auto_commit=False,
             isolation_level="read_committed",
             auto_offset_reset="earliest",

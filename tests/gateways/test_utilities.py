@@ -85,6 +85,8 @@ def test_the_reference_agent_acknowledges_and_executes_a_power_cut(
             "李师傅",
             "--max-orders",
             "1",
+            "--group",
+            f"agent-{relayed.topics.prefix}",
         ],
         cwd=REPO,
         env=env,
@@ -170,7 +172,14 @@ def test_a_forged_order_is_rejected_by_the_agent(relayed: Relayed) -> None:
     ).get(timeout=30)
     producer.close()
     out = io.StringIO()
-    agent = UtilityAgent(relayed.bootstrap, relayed.topics, Utility.GAS, SIGNING_KEY, out=out)
+    agent = UtilityAgent(
+        relayed.bootstrap,
+        relayed.topics,
+        Utility.GAS,
+        SIGNING_KEY,
+        out=out,
+        group_id=f"agent-{relayed.topics.prefix}",
+    )
     agent.run(automatic("execute", None, 0), threading.Event(), max_orders=1)
     assert "REJECTED" in out.getvalue()
     assert read_topic(relayed.bootstrap, relayed.topics.receipts.name, expect=0, settle_s=1) == []
