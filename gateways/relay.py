@@ -41,6 +41,10 @@ POSITION_KEY = b"relay-position"
 ORDER_EVENTS = ("UtilityOrderIssued", "UtilityOrderCancelled")
 
 
+class RelayMismatchError(RuntimeError):
+    """The topics already hold more than this event store: another store's topics."""
+
+
 class EventRelay:
     def __init__(
         self,
@@ -79,6 +83,15 @@ class EventRelay:
         )
         self._producer.init_transactions()
         self.position = read_committed_position(self.bootstrap, self.topics)
+        stored = self.app.recorder.max_notification_id() or 0
+        if self.position > stored:
+            self.close()
+            raise RelayMismatchError(
+                f"the topics under prefix {self.topics.prefix!r} were written up to position "
+                f"{self.position}, but this event store holds only {stored} events: they "
+                "belong to another event store. Give each deployment its own "
+                "LIANDONG_TOPIC_PREFIX (and LIANDONG_RELAY_TRANSACTIONAL_ID)."
+            )
         PUBLISHED.set(self.position)
         log.info("relay %s resumes after position %d", self.transactional_id, self.position)
 

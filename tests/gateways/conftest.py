@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,12 @@ class Relayed:
     scenario: Scenario
     store_url: str
     bootstrap: str
+
+    def relay_caught_up(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.relay.position < self.app.event_count():
+            assert time.monotonic() < deadline, "the relay did not catch up"
+            time.sleep(0.05)
 
 
 @pytest.fixture

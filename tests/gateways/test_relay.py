@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import orjson
 import pytest
 
+from api.settings import store_env
 from domain import commands as c
+from domain.application import Liandong
 from domain.values import ProblemKind, Utility
 from gateways.envelope import unwrap
+from gateways.relay import EventRelay, RelayMismatchError
 from tests.domain.scenario import TOWN, evidence
 from tests.gateways.conftest import Relayed
 from tests.gateways.kafka_reading import read_topic
@@ -87,3 +91,21 @@ def test_a_power_order_reaches_the_power_topic_only(relayed: Relayed) -> None:
             read_topic(relayed.bootstrap, relayed.topics.orders(other).name, expect=0, settle_s=1.0)
             == []
         )
+
+
+def test_a_relay_refuses_topics_written_from_another_event_store(
+    relayed: Relayed, tmp_path: Path
+) -> None:
+    relayed.scenario.list()
+    relayed.relay_caught_up()
+    other = Liandong(env=store_env(f"sqlite:///{tmp_path / 'other.sqlite'}"))
+    stranger = EventRelay(
+        other,
+        relayed.bootstrap,
+        relayed.topics,
+        signing_key=b"k",
+        transactional_id=f"other-{relayed.topics.prefix}",
+    )
+    with pytest.raises(RelayMismatchError, match="LIANDONG_TOPIC_PREFIX"):
+        stranger.connect()
+    other.close()
