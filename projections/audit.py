@@ -53,7 +53,9 @@ INDEXES = ["case_id, seq", "unit, seq", "at", "event_type, seq", "action, seq"]
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
-    return orjson.dumps({k: entry[k] for k in FIELDS}, option=orjson.OPT_SORT_KEYS)
+    """The bytes an entry's hash covers: its fields in FIELDS order, the payload's keys in
+    the order the event was written (JSON keeps it through every export and re-read)."""
+    return orjson.dumps({k: entry[k] for k in FIELDS})
 
 
 def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:

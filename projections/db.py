@@ -31,6 +31,8 @@ def utc_text(value: datetime | str | None) -> str | None:
     """One fixed timestamp format (UTC, microseconds) so text order is time order."""
     if value is None:
         return None
+    if isinstance(value, str) and len(value) == 27 and value[-1] == "Z" and value[19] == ".":
+        return value  # already in this format (pydantic writes UTC with microseconds so)
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
