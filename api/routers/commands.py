@@ -100,9 +100,23 @@ def execute(
     return body
 
 
-def _case_endpoint(command: type[c.CaseCommand]) -> None:
-    body_model = body_of(command, {"case_id"})
+def _register(
+    command: type[c.Command], endpoint: Any, body_model: type[BaseModel], path: str, **route: Any
+) -> None:
+    """Adds a generated endpoint, its body annotated with the command's own body model."""
+    endpoint.__annotations__["body"] = body_model
+    route.setdefault("summary", (command.__doc__ or command.__name__).strip().splitlines()[0])
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        response_model=CommandResponse,
+        name=command.__name__,
+        **route,
+    )
 
+
+def _case_endpoint(command: type[c.CaseCommand]) -> None:
     def endpoint(
         case_id: UUID,
         body: Any,
@@ -116,22 +130,18 @@ def _case_endpoint(command: type[c.CaseCommand]) -> None:
         cmd = command.model_validate({"case_id": case_id, **body.model_dump()})
         return execute(request, response, services, actor, cmd, key, wait)
 
-    endpoint.__annotations__["body"] = body_model
-    router.add_api_route(
-        f"/cases/{{case_id}}/{kebab(command.__name__)}",
+    _register(
+        command,
         endpoint,
-        methods=["POST"],
-        response_model=CommandResponse,
-        name=command.__name__,
+        body_of(command, {"case_id"}),
+        f"/cases/{{case_id}}/{kebab(command.__name__)}",
         tags=["commands"],
-        summary=(command.__doc__ or command.__name__).strip().splitlines()[0],
-        description=f"Action `{command.action.value}`. Refused with 403 unless the unit may "
-        "post it (DOMAIN.md section 3), in its own territory for towns.",
+        description=f"Action `{command.action.value}`. Refused with 403 unless the unit "
+        "may post it (DOMAIN.md section 3), in its own territory for towns.",
     )
 
 
 def _order_endpoint(command: type[c.OrderCommand]) -> None:
-    body_model = body_of(command, {"order_id"})
     verb = kebab(command.__name__).split("-")[0]
 
     def endpoint(
@@ -148,21 +158,17 @@ def _order_endpoint(command: type[c.OrderCommand]) -> None:
         cmd = command.model_validate({"order_id": f"{case_id}/{order_no}", **body.model_dump()})
         return execute(request, response, services, actor, cmd, key, wait)
 
-    endpoint.__annotations__["body"] = body_model
-    router.add_api_route(
-        f"/orders/{{case_id}}/{{order_no}}/{verb}",
+    _register(
+        command,
         endpoint,
-        methods=["POST"],
-        response_model=CommandResponse,
-        name=command.__name__,
+        body_of(command, {"order_id"}),
+        f"/orders/{{case_id}}/{{order_no}}/{verb}",
         tags=["utility orders"],
         summary=f"{verb} a utility order (rule 5: by the utility addressed, exactly once)",
     )
 
 
 def _creating_endpoint(command: type[c.Command], path: str, tag: str) -> None:
-    body_model = body_of(command, set())
-
     def endpoint(
         body: Any,
         request: Request,
@@ -175,17 +181,7 @@ def _creating_endpoint(command: type[c.Command], path: str, tag: str) -> None:
         cmd = command.model_validate(body.model_dump())
         return execute(request, response, services, actor, cmd, key, wait, status=201)
 
-    endpoint.__annotations__["body"] = body_model
-    router.add_api_route(
-        path,
-        endpoint,
-        methods=["POST"],
-        response_model=CommandResponse,
-        status_code=201,
-        name=command.__name__,
-        tags=[tag],
-        summary=(command.__doc__ or command.__name__).strip().splitlines()[0],
-    )
+    _register(command, endpoint, body_of(command, set()), path, tags=[tag], status_code=201)
 
 
 _creating_endpoint(c.ListEnterprise, "/cases", "commands")

@@ -31,10 +31,15 @@ class Relayed:
     bootstrap: str
 
     def relay_caught_up(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self.relay.position < self.app.event_count():
-            assert time.monotonic() < deadline, "the relay did not catch up"
-            time.sleep(0.05)
+        wait_until_published(self.relay, self.app, timeout_s)
+
+
+def wait_until_published(relay: EventRelay, app: Liandong, timeout_s: float = 60) -> None:
+    """Waits until the relay has committed every stored event to Kafka."""
+    deadline = time.monotonic() + timeout_s
+    while relay.position < app.event_count():
+        assert time.monotonic() < deadline, "the relay did not catch up"
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from projections.db import Database
 from projections.runner import Projection, ProjectionRunner
 from projections.status import StatusProjection
 from tests.domain.scenario import FrozenClock, Scenario
+from tests.gateways.conftest import wait_until_published
 
 VIEW_STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -34,11 +34,7 @@ class Pipeline:
     store_url: str
 
     def published(self, timeout_s: float = 60) -> None:
-        """Waits until the relay has committed every stored event."""
-        deadline = time.monotonic() + timeout_s
-        while self.relay.position < self.app.event_count():
-            assert time.monotonic() < deadline, "the relay did not catch up"
-            time.sleep(0.05)
+        wait_until_published(self.relay, self.app, timeout_s)
 
     def project(self, db: Database, *projections: Projection) -> None:
         self.published()
