@@ -93,7 +93,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"{args.file}: intact" + (" and ends at the published head" if args.head else ""))
         return 0
     for f in findings:
-        print(f"{args.file}: line {f.line}, entry {f.seq}: {f.problem}")
+        where = f"entry {f.seq}" if f.seq is not None else "no entry"
+        print(f"{args.file}: line {f.line}, {where}: {f.problem}")
     return 1
 
 

@@ -68,6 +68,28 @@ def read_export(path: Path) -> Iterator[dict[str, Any]]:
             yield entry
 
 
+def _check(
+    entry: dict[str, Any], line: int, previous_hash: str, expected_seq: int
+) -> list[Finding]:
+    seq = int(entry["seq"])
+    if seq != expected_seq:
+        kind = "removed" if seq > expected_seq else "moved or duplicated"
+        return [
+            Finding(
+                line, seq, f"expected entry {expected_seq} here, found entry {seq}: entries {kind}"
+            )
+        ]
+    if entry["prev_hash"] != previous_hash:
+        return [
+            Finding(
+                line, seq, "prev_hash does not match the entry before: the chain was broken here"
+            )
+        ]
+    if entry_hash(entry["prev_hash"], entry) != entry["entry_hash"]:
+        return [Finding(line, seq, "content does not match its hash: entry altered")]
+    return []
+
+
 @dataclass(frozen=True)
 class Finding:
     line: int  # 1-based line (entry) number in the export
@@ -76,33 +98,27 @@ class Finding:
 
 
 def verify(entries: Iterable[dict[str, Any]], head: str | None = None) -> list[Finding]:
-    """Problems found in an exported chain (empty when it is intact)."""
+    """Problems found in an exported chain (empty when it is intact). A line that is not an
+    audit entry at all is a finding too, located like any other."""
     findings: list[Finding] = []
     previous_hash, expected_seq, line = GENESIS, 1, 0
-    for line, entry in enumerate(entries, start=1):
-        seq = int(entry["seq"])
-        if seq != expected_seq:
-            kind = "removed" if seq > expected_seq else "moved or duplicated"
-            findings.append(
-                Finding(
-                    line,
-                    seq,
-                    f"expected entry {expected_seq} here, found entry {seq}: entries {kind}",
-                )
-            )
-        elif entry["prev_hash"] != previous_hash:
-            findings.append(
-                Finding(
-                    line,
-                    seq,
-                    "prev_hash does not match the entry before: the chain was broken here",
-                )
-            )
-        if entry_hash(entry["prev_hash"], entry) != entry["entry_hash"]:
-            findings.append(Finding(line, seq, "content does not match its hash: entry altered"))
-        previous_hash, expected_seq = entry["entry_hash"], seq + 1
-        if findings:
-            break  # the first break locates the tampering; later entries follow from it
+    reading = iter(entries)
+    while not findings:
+        line += 1
+        try:
+            entry = next(reading)
+        except StopIteration:
+            line -= 1
+            break
+        except (ValueError, KeyError, TypeError, csv.Error) as unreadable:
+            findings.append(Finding(line, None, f"not an audit entry: {unreadable}"))
+            break
+        try:
+            findings += _check(entry, line, previous_hash, expected_seq)
+            previous_hash, expected_seq = entry["entry_hash"], int(entry["seq"]) + 1
+        except (ValueError, KeyError, TypeError) as malformed:
+            findings.append(Finding(line, None, f"not an audit entry: missing or bad {malformed}"))
+    # The first break locates the tampering; later entries follow from it.
     if not findings and head is not None and previous_hash != head:
         findings.append(
             Finding(

@@ -149,3 +149,18 @@ def test_the_verify_command_reports_and_exits_non_zero(export: tuple[Path, str])
     )
     assert bad.returncode == 1
     assert "line 4, entry 5" in bad.stdout
+
+
+def test_a_file_that_is_not_an_export_is_reported_not_crashed_on(tmp_path: Path) -> None:
+    garbage = tmp_path / "notes.jsonl"
+    garbage.write_text('{"seq": 1\n', encoding="utf-8")
+    [finding] = verify(read_export(garbage))
+    assert (finding.line, "not an audit entry" in finding.problem) == (1, True)
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "audit", "verify", str(garbage)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
