@@ -19,13 +19,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     projections = sub.add_parser("projections", help="run or rebuild the read models")
     psub = projections.add_subparsers(dest="projections_command", required=True)
     run = psub.add_parser("run", help="follow the events topic live")
-    run.add_argument("names", nargs="*", default=["status", "audit"])
+    run.add_argument("names", nargs="*", default=["status", "audit"], choices=["status", "audit"])
     run.set_defaults(func=_run)
     rebuild = psub.add_parser("rebuild", help="replay from the start into fresh views, swap in")
-    rebuild.add_argument("names", nargs="*", default=["status", "audit"])
+    rebuild.add_argument(
+        "names", nargs="*", default=["status", "audit"], choices=["status", "audit"]
+    )
     rebuild.set_defaults(func=_rebuild)
     digest = psub.add_parser("digest", help="print each view's digest")
-    digest.add_argument("names", nargs="*", default=["status", "audit"])
+    digest.add_argument(
+        "names", nargs="*", default=["status", "audit"], choices=["status", "audit"]
+    )
     digest.set_defaults(func=_digest)
 
     audit = sub.add_parser("audit", help="export or verify the audit trail")
