@@ -15,21 +15,32 @@ if TYPE_CHECKING:
     from api.bootstrap import Services
 
 
+VIEWS = ["status", "audit"]
+
+
+def chosen(names: list[str]) -> list[str]:
+    """The views named on the command line (all when none); an unknown name is a usage error.
+    (argparse's `choices` cannot be used: Python 3.11 checks an empty list against them.)"""
+    unknown = sorted(set(names) - set(VIEWS))
+    if unknown:
+        sys.exit(
+            f"liandong projections: unknown view {', '.join(unknown)}; "
+            f"choose from {', '.join(VIEWS)}"
+        )
+    return names or VIEWS
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     projections = sub.add_parser("projections", help="run or rebuild the read models")
     psub = projections.add_subparsers(dest="projections_command", required=True)
     run = psub.add_parser("run", help="follow the events topic live")
-    run.add_argument("names", nargs="*", default=["status", "audit"], choices=["status", "audit"])
+    run.add_argument("names", nargs="*", metavar="VIEW", help="status, audit (default: both)")
     run.set_defaults(func=_run)
     rebuild = psub.add_parser("rebuild", help="replay from the start into fresh views, swap in")
-    rebuild.add_argument(
-        "names", nargs="*", default=["status", "audit"], choices=["status", "audit"]
-    )
+    rebuild.add_argument("names", nargs="*", metavar="VIEW", help="status, audit (default: both)")
     rebuild.set_defaults(func=_rebuild)
     digest = psub.add_parser("digest", help="print each view's digest")
-    digest.add_argument(
-        "names", nargs="*", default=["status", "audit"], choices=["status", "audit"]
-    )
+    digest.add_argument("names", nargs="*", metavar="VIEW", help="status, audit (default: both)")
     digest.set_defaults(func=_digest)
 
     audit = sub.add_parser("audit", help="export or verify the audit trail")
@@ -48,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     from api.cli import worker
 
     def run(services: Services, stop: threading.Event) -> None:
-        runners = [services.projection_runner(name) for name in args.names]
+        runners = [services.projection_runner(name) for name in chosen(args.names)]
         threads = [
             threading.Thread(target=r.run, args=(stop,), name=r.projection.name) for r in runners
         ]
@@ -65,8 +76,8 @@ def _rebuild(args: argparse.Namespace) -> int:
     from projections.runner import rebuild
 
     services = bootstrap()
-    db = services.views()
-    for name in args.names:
+    db = services.db  # creates the views when missing
+    for name in chosen(args.names):
         projection = services.projections()[name]
 
         def progress(done: int, total: int, name: str = name) -> None:
@@ -83,8 +94,8 @@ def _digest(args: argparse.Namespace) -> int:
     from api.bootstrap import bootstrap
 
     services = bootstrap()
-    db = services.views()
-    for name in args.names:
+    db = services.db  # creates the views when missing
+    for name in chosen(args.names):
         print(f"{name} {services.projections()[name].digest(db)}")
     return 0
 
