@@ -50,10 +50,15 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer().with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(REPO / ".data" / "test-kafka")}
+    data = REPO / ".data" / "test-kafka"
+    env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(data)}
+    # The test broker is throwaway: every session starts it empty, since each test makes
+    # topics of its own and thousands of old partitions would pile up run after run.
+    run_script("infra/kafka/kafka.sh", "stop", env=env)
+    shutil.rmtree(data, ignore_errors=True)
     run_script("infra/kafka/kafka.sh", "start", env=env)
     yield f"127.0.0.1:{TEST_KAFKA_PORT}"
-    # Left running: the next session reuses it; CI ends every process when it stops.
+    # Left running; CI ends every process when it stops.
 
 
 PORT_PRIVATE = 19192

@@ -82,6 +82,8 @@ start() {
   command -v java >/dev/null || ensure_java
   write_config
   format_once
+  # A broker holds a file per log segment and index: give it every descriptor allowed.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   log "starting on 127.0.0.1:$port (data in $data)"
   nohup java -Xmx"$heap" -Xms"$heap" -XX:+UseG1GC \
     -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$data/server-logs" \
