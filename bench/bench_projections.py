@@ -119,7 +119,9 @@ def fill_topic(
             for old, new in renames.items():
                 raw = raw.replace(old, new)
             moved = orjson.loads(raw)
-            moved["timestamp"] = (start + position * step).isoformat()
+            # In the store's own format (pydantic's UTC with microseconds), as the relay
+            # publishes it.
+            moved["timestamp"] = (start + position * step).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             position += 1
             envelope = wrap_state(name, moved, position, position - 1)
             producer.send(
