@@ -46,6 +46,7 @@ class Tx:
 
     def __init__(self, cursor: Any, dialect: str) -> None:
         self._cursor = cursor
+        self.dialect = dialect
         self._pg = dialect == "postgres"
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Tx:
