@@ -70,6 +70,7 @@ class Services:
             self.views(),
             self.settings.kafka_bootstrap,
             self.topics.events.name,
+            feed_backlog=self.settings.projection_feed_backlog,
         )
 
     def close(self) -> None:

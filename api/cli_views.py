@@ -84,7 +84,12 @@ def _rebuild(args: argparse.Namespace) -> int:
             print(f"\r{name}: {done}/{total} offsets", end="", file=sys.stderr, flush=True)
 
         rebuild(
-            db, projection, services.settings.kafka_bootstrap, services.topics.events.name, progress
+            db,
+            projection,
+            services.settings.kafka_bootstrap,
+            services.topics.events.name,
+            progress,
+            feed_backlog=services.settings.projection_feed_backlog,
         )
         print(f"\n{name}: rebuilt and swapped in; digest {projection.digest(db)}", flush=True)
     return 0

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from projections.feed import DEFAULT_BACKLOG
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,6 +44,12 @@ class Settings(BaseSettings):
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.02, gt=0, le=5)
+    projection_feed_backlog: int = Field(
+        default=DEFAULT_BACKLOG,
+        ge=0,
+        description="a projection this many records behind reads its backlog through a "
+        "feed process (projections.feed), using a second core",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="request size limit")
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed by CORS (none by default)"

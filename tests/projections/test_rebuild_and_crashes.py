@@ -21,7 +21,7 @@ from projections.runner import rebuild, stored_offsets
 from projections.status import StatusProjection
 from tests.domain.scenario import TOWN
 from tests.gateways.kafka_reading import read_topic
-from tests.projections.conftest import VIEW_STORES, Pipeline, view_store_url
+from tests.projections.conftest import Pipeline, view_store_url
 from tests.projections.scenario import campaign
 
 pytestmark = pytest.mark.kafka
@@ -120,9 +120,21 @@ def test_the_rebuild_command_shows_progress_and_swaps_in(
     assert f"digest {AuditProjection().digest(clean)}" in done.stdout
 
 
-@pytest.mark.parametrize("store", VIEW_STORES)
+@pytest.mark.parametrize(
+    ("store", "feed_backlog"),
+    [
+        ("sqlite", "10000"),
+        pytest.param("postgres", "10000", marks=pytest.mark.postgres),
+        # Every restart finds a backlog and reads it through a feed process first.
+        pytest.param("sqlite", "1", id="sqlite-feed"),
+    ],
+)
 def test_killed_mid_batch_repeatedly_ends_identical_to_a_clean_rebuild(
-    pipeline: Pipeline, store: str, request: pytest.FixtureRequest, tmp_path: Path
+    pipeline: Pipeline,
+    store: str,
+    feed_backlog: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
     url = view_store_url(store, request, tmp_path)
     env = {
@@ -131,6 +143,7 @@ def test_killed_mid_batch_repeatedly_ends_identical_to_a_clean_rebuild(
         "LIANDONG_EVENT_STORE": pipeline.store_url,
         "LIANDONG_KAFKA_BOOTSTRAP": pipeline.bootstrap,
         "LIANDONG_TOPIC_PREFIX": pipeline.topics.prefix,
+        "LIANDONG_PROJECTION_FEED_BACKLOG": feed_backlog,
     }
     s = pipeline.scenario
     stop_writing = threading.Event()
@@ -191,3 +204,14 @@ def test_killed_mid_batch_repeatedly_ends_identical_to_a_clean_rebuild(
     assert AuditProjection().digest(live) == AuditProjection().digest(clean)
     count = live.query("SELECT count(*) FROM audit_entries")[0][0]
     assert count == pipeline.app.event_count()
+    assert no_feed_outlives_its_runner(pipeline.topics.events.name)
+
+
+def no_feed_outlives_its_runner(topic: str, timeout_s: float = 20) -> bool:
+    """A feed whose runner was killed stops at its next write or its backlog's end."""
+    deadline = time.monotonic() + timeout_s
+    while subprocess.run(["pgrep", "-f", f"projections[.]feed .*{topic}"]).returncode == 0:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True

@@ -1,0 +1,221 @@
+"""Reading a backlog of the events topic in a process of its own.
+
+kafka-python decodes record batches in pure Python, and applying events to a view is
+Python work too: in one process the GIL makes the two take turns, and a projection
+catching up on a large backlog (a rebuild, or a runner back after downtime) used one
+core of the machine. A feed process reads and decodes the backlog while the runner
+applies it, so both cores work.
+
+The feed holds no state and decides nothing. The runner gives it, per partition, the
+offset to start at (from the view's tracking record) and the offset to stop at (the
+end of the topic when the catch-up began); it sends back what it read, in offset order,
+and exits. Positions stay in the database: if either process dies, the runner starts
+again from its tracking record. A feed whose runner died stops at its next write
+(the pipe is broken) or at the end of its backlog, whichever comes first.
+
+Frames on the feed's stdout: a 4-byte big-endian length, then a pickle of a list of
+(partition, offset, value, ce_type, ce_sequence, ce_prevsequence). A zero length ends
+the feed. (Pickle is safe here: the feed is our own child process and sends only
+tuples of ints and bytes.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+FeedRecord = tuple[int, int, bytes, bytes, bytes, bytes]
+# A catch-up this many records behind reads through a feed: below it, starting a process
+# (about 0.2 s) costs more than it saves.
+DEFAULT_BACKLOG = 10_000
+_LENGTH = struct.Struct("!I")
+_END = object()
+
+
+def offsets_arg(offsets: dict[int, int]) -> str:
+    return ",".join(f"{p}:{o}" for p, o in sorted(offsets.items()))
+
+
+def parse_offsets(text: str) -> dict[int, int]:
+    return {int(p): int(o) for p, o in (item.split(":") for item in text.split(",") if item)}
+
+
+def header_values(headers: list[tuple[str, bytes]]) -> tuple[bytes, bytes, bytes]:
+    kind = sequence = b""
+    previous = b"0"
+    for key, value in headers:
+        if key == "ce_type":
+            kind = value
+        elif key == "ce_sequence":
+            sequence = value
+        elif key == "ce_prevsequence":
+            previous = value
+    return kind, sequence, previous
+
+
+def read_backlog(
+    bootstrap: str, topic: str, starts: dict[int, int], ends: dict[int, int], out: IO[bytes]
+) -> int:
+    """Reads [start, end) of each partition and writes it to `out` as frames."""
+    from kafka import KafkaConsumer, TopicPartition  # the runner's process need not load it
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_poll_records=1000,
+        fetch_max_wait_ms=100,
+        client_id="projection-feed",
+    )
+    partitions = [TopicPartition(topic, p) for p in sorted(starts) if starts[p] < ends[p]]
+    consumer.assign(partitions)
+    for tp in partitions:
+        consumer.seek(tp, starts[tp.partition])
+    sent = 0
+    try:
+        while any(consumer.position(tp) < ends[tp.partition] for tp in partitions):
+            frame: list[FeedRecord] = []
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                end = ends[tp.partition]
+                frame += [
+                    (tp.partition, r.offset, r.value, *header_values(r.headers))
+                    for r in records
+                    if r.offset < end
+                ]
+            if frame:
+                body = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+                out.write(_LENGTH.pack(len(body)) + body)
+                sent += len(frame)
+        out.write(_LENGTH.pack(0))
+        out.flush()
+    finally:
+        consumer.close(autocommit=False)
+    return sent
+
+
+class FeedError(RuntimeError):
+    """The feed process failed; its last words are in the message."""
+
+
+class BacklogFeed:
+    """A running feed process, read as an iterator of frames.
+
+    A thread reads the pipe into a short queue, so the feed is never held up by the
+    pipe's small buffer while the runner is busy applying the previous frame."""
+
+    def __init__(
+        self, bootstrap: str, topic: str, starts: dict[int, int], ends: dict[int, int]
+    ) -> None:
+        root = str(Path(__file__).resolve().parents[1])
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        }
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "projections.feed",
+                "--bootstrap",
+                bootstrap,
+                "--topic",
+                topic,
+                "--start",
+                offsets_arg(starts),
+                "--end",
+                offsets_arg(ends),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self._frames: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self._reader = threading.Thread(target=self._read, name="feed-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        pipe = self._process.stdout
+        try:
+            while (head := pipe.read(_LENGTH.size)) and len(head) == _LENGTH.size:
+                (length,) = _LENGTH.unpack(head)
+                if length == 0:
+                    self._frames.put(None)
+                    return
+                body = pipe.read(length)
+                if len(body) < length:
+                    break  # cut off mid-frame
+                self._frames.put(body)
+            self._frames.put(_END)  # the pipe closed without the end frame
+        except Exception as error:  # reported to the runner, which owns the feed
+            self._frames.put(error)
+
+    def frames(self, timeout_s: float = 1.0) -> Iterator[list[FeedRecord] | None]:
+        """Yields each frame, or None every `timeout_s` while the feed has nothing yet
+        (so the runner can check its deadline and stop flag); ends at the end frame."""
+        while True:
+            try:
+                item = self._frames.get(timeout=timeout_s)
+            except queue.Empty:
+                yield None
+                continue
+            if item is None:
+                return
+            if item is _END or isinstance(item, Exception):
+                raise FeedError(self._last_words(item))
+            yield pickle.loads(item)
+
+    def _last_words(self, item: object) -> str:
+        code = self._process.wait(timeout=10)
+        assert self._process.stderr is not None
+        tail = self._process.stderr.read()[-2000:].decode(errors="replace").strip()
+        reason = item if isinstance(item, Exception) else f"exit status {code}"
+        return f"the feed process failed ({reason}): {tail or 'no message'}"
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait(timeout=10)
+        for pipe in (self._process.stdout, self._process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+    def __enter__(self) -> BacklogFeed:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m projections.feed", description=__doc__)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--start", required=True, help="partition:offset,...")
+    parser.add_argument("--end", required=True, help="partition:offset,...")
+    args = parser.parse_args(argv)
+    try:
+        read_backlog(
+            args.bootstrap,
+            args.topic,
+            parse_offsets(args.start),
+            parse_offsets(args.end),
+            sys.stdout.buffer,
+        )
+    except BrokenPipeError:  # the runner is gone: nobody wants the rest
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""A projection far behind reads its backlog through a feed process, so that decoding
+records and applying them use two cores. The views it builds are the same as those
+built in one process, and a feed that dies, or a runner told to stop, loses nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.bench_projections import base_events, fill_topic
+from gateways.topics import Topics
+from projections.audit import AuditProjection
+from projections.db import Database
+from projections.feed import BacklogFeed, FeedError
+from projections.runner import Projection, ProjectionRunner, stored_offsets
+from projections.status import StatusProjection
+
+pytestmark = pytest.mark.kafka
+EVENTS = 12_000  # a dozen frames: more than the feed can hold in its pipe and queue
+ALWAYS, NEVER = 0, 10**9
+
+
+@pytest.fixture(scope="module")
+def stream(kafka_bootstrap: str) -> Topics:
+    """A realistic events topic (cases listed, classified, accepted, struck off)."""
+    topics = Topics(prefix=f"feed{uuid.uuid4().hex[:10]}")
+    fill_topic(kafka_bootstrap, topics, EVENTS, base_events(30))
+    return topics
+
+
+def runner(
+    projection: Projection, db: Database, bootstrap: str, topics: Topics, feed_backlog: int
+) -> ProjectionRunner:
+    return ProjectionRunner(
+        projection, db, bootstrap, topics.events.name, feed_backlog=feed_backlog
+    )
+
+
+@pytest.fixture(scope="module")
+def in_one_process(
+    stream: Topics, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """The digests of both views built without a feed."""
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('clean') / 'views.sqlite'}")
+    digests = {}
+    for projection in (StatusProjection(), AuditProjection()):
+        runner(projection, db, kafka_bootstrap, stream, NEVER).catch_up()
+        digests[projection.name] = projection.digest(db)
+    yield digests
+    db.close()
+
+
+def kill_feeds(pattern: str) -> int:
+    """SIGKILLs the feed processes whose command line matches; pkill's exit status."""
+    return subprocess.run(["pkill", "-KILL", "-f", f"projections[.]feed .*{pattern}"]).returncode
+
+
+def applied(db: Database, name: str, topics: Topics) -> int:
+    with db.transaction() as tx:
+        return sum(stored_offsets(tx, name, topics.events.name).values())
+
+
+def test_a_backlog_read_through_a_feed_builds_the_same_views(
+    stream: Topics, kafka_bootstrap: str, views: Database, in_one_process: dict[str, str]
+) -> None:
+    for projection in (StatusProjection(), AuditProjection()):
+        read = runner(projection, views, kafka_bootstrap, stream, ALWAYS).catch_up()
+        assert read == EVENTS
+        assert projection.digest(views) == in_one_process[projection.name], projection.name
+    assert views.query("SELECT count(*) FROM audit_entries")[0][0] == EVENTS
+
+
+@pytest.mark.parametrize("name", ["status", "audit"])
+def test_a_feed_killed_mid_backlog_is_reported_and_the_next_catch_up_resumes(
+    stream: Topics,
+    kafka_bootstrap: str,
+    tmp_path: Path,
+    in_one_process: dict[str, str],
+    name: str,
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'views.sqlite'}")
+    projection = StatusProjection() if name == "status" else AuditProjection()
+    killed_at: list[tuple[int, int]] = []
+
+    def kill_the_feed(done: int, total: int) -> None:
+        if not killed_at:
+            assert kill_feeds(stream.events.name) == 0, "pkill found the feed"
+            killed_at.append((done, total))
+
+    with pytest.raises(FeedError, match="the feed process failed"):
+        runner(projection, db, kafka_bootstrap, stream, ALWAYS).catch_up(progress=kill_the_feed)
+    [(done, total)] = killed_at
+    assert done < total, "killed part of the way through"
+    runner(projection, db, kafka_bootstrap, stream, ALWAYS).catch_up()
+    assert projection.digest(db) == in_one_process[name]
+    if name == "audit":
+        assert db.query("SELECT count(*) FROM audit_entries")[0][0] == EVENTS
+
+
+def test_a_runner_told_to_stop_leaves_its_feed_and_resumes_later(
+    stream: Topics, kafka_bootstrap: str, tmp_path: Path, in_one_process: dict[str, str]
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'views.sqlite'}")
+    status = StatusProjection()
+    stop = threading.Event()
+    read = runner(status, db, kafka_bootstrap, stream, ALWAYS).catch_up(
+        progress=lambda done, total: stop.set(), stop=stop
+    )
+    assert 0 < read < EVENTS
+    assert applied(db, "status", stream) < EVENTS
+    runner(status, db, kafka_bootstrap, stream, ALWAYS).catch_up()
+    assert status.digest(db) == in_one_process["status"]
+
+
+def test_a_feed_ends_after_its_backlog_and_says_why_when_it_fails(
+    stream: Topics, kafka_bootstrap: str
+) -> None:
+    topic = stream.events.name
+    with BacklogFeed(kafka_bootstrap, topic, {0: 0}, {0: 10}) as feed:
+        frames = [f for f in feed.frames() if f is not None]
+    assert [(p, o) for frame in frames for p, o, *_ in frame] == [(0, o) for o in range(10)]
+    # Asked for more than partition 0 holds, the feed waits at its end; killed there,
+    # it is reported, not taken for a finished backlog.
+    frames_seen: list[object] = []
+
+    def read_until_killed(feed: BacklogFeed) -> None:
+        for frame in feed.frames(timeout_s=0.5):
+            if frame is None:
+                kill_feeds(f"--end 0:{EVENTS * 10}")
+            else:
+                frames_seen.append(frame)
+
+    with (
+        BacklogFeed(kafka_bootstrap, topic, {0: 0}, {0: EVENTS * 10}) as feed,
+        pytest.raises(FeedError, match="exit status -9"),
+    ):
+        read_until_killed(feed)
+    assert frames_seen, "it sent what partition 0 holds before it waited"
