@@ -117,10 +117,8 @@ class BacklogFeed:
         self, bootstrap: str, topic: str, starts: dict[int, int], ends: dict[int, int]
     ) -> None:
         root = str(Path(__file__).resolve().parents[1])
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
-        }
+        paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         self._process = subprocess.Popen(
             [
                 sys.executable,

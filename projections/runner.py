@@ -195,7 +195,7 @@ class ProjectionRunner:
         session. Offsets are still committed under the projection's group id, so the usual
         tools show each projection's lag. A large backlog is read first by catch_up,
         through a feed process."""
-        self.catch_up(stop=stop)
+        self.catch_up(timeout_s=float("inf"), stop=stop)
         consumer = self._consumer(group=True)
         partitions = self._partitions(consumer)
         consumer.assign(partitions)
@@ -286,7 +286,8 @@ class ProjectionRunner:
                 batch: dict[int, list[EventRecord]] = {}
                 for record in frame:
                     batch.setdefault(record[0], []).append(EventRecord.from_feed(record))
-                    positions[record[0]] = record[1] + 1
+                for partition, records in batch.items():
+                    positions[partition] = records[-1].offset + 1
                 read += len(frame)
                 if self._apply(batch):
                     # A rebuild was swapped in under us: go on in this process, from the
