@@ -28,6 +28,7 @@ import queue
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,7 +112,9 @@ class BacklogFeed:
     """A running feed process, read as an iterator of frames.
 
     A thread reads the pipe into a short queue, so the feed is never held up by the
-    pipe's small buffer while the runner is busy applying the previous frame."""
+    pipe's small buffer while the runner is busy applying the previous frame. The
+    feed's stderr goes to a temporary file (a pipe nobody reads could fill up and stall
+    it while the broker is unreachable and the client keeps logging)."""
 
     def __init__(
         self, bootstrap: str, topic: str, starts: dict[int, int], ends: dict[int, int]
@@ -119,6 +122,8 @@ class BacklogFeed:
         root = str(Path(__file__).resolve().parents[1])
         paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self._closed = threading.Event()
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -134,10 +139,10 @@ class BacklogFeed:
                 offsets_arg(ends),
             ],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             env=env,
         )
-        self._frames: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self._frames: queue.Queue[Any] = queue.Queue(maxsize=16)
         self._reader = threading.Thread(target=self._read, name="feed-reader", daemon=True)
         self._reader.start()
 
@@ -148,15 +153,24 @@ class BacklogFeed:
             while (head := pipe.read(_LENGTH.size)) and len(head) == _LENGTH.size:
                 (length,) = _LENGTH.unpack(head)
                 if length == 0:
-                    self._frames.put(None)
+                    self._put(None)
                     return
                 body = pipe.read(length)
                 if len(body) < length:
                     break  # cut off mid-frame
-                self._frames.put(body)
-            self._frames.put(_END)  # the pipe closed without the end frame
+                self._put(body)
+            self._put(_END)  # the pipe closed without the end frame
         except Exception as error:  # reported to the runner, which owns the feed
-            self._frames.put(error)
+            self._put(error)
+
+    def _put(self, item: object) -> None:
+        """Queues an item unless the feed was closed meanwhile (then nobody takes it)."""
+        while not self._closed.is_set():
+            try:
+                self._frames.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def frames(self, timeout_s: float = 1.0) -> Iterator[list[FeedRecord] | None]:
         """Yields each frame, or None every `timeout_s` while the feed has nothing yet
@@ -174,19 +188,25 @@ class BacklogFeed:
             yield pickle.loads(item)
 
     def _last_words(self, item: object) -> str:
-        code = self._process.wait(timeout=10)
-        assert self._process.stderr is not None
-        tail = self._process.stderr.read()[-2000:].decode(errors="replace").strip()
+        try:
+            code = self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # its stdout broke but it lives on: end it
+            self._process.kill()
+            code = self._process.wait()
+        self._stderr.seek(0)
+        tail = self._stderr.read()[-2000:].decode(errors="replace").strip()
         reason = item if isinstance(item, Exception) else f"exit status {code}"
         return f"the feed process failed ({reason}): {tail or 'no message'}"
 
     def close(self) -> None:
+        self._closed.set()
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait(timeout=10)
-        for pipe in (self._process.stdout, self._process.stderr):
-            if pipe is not None:
-                pipe.close()
+        self._reader.join(timeout=10)  # it sees the pipe's end, or the closed flag
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._stderr.close()
 
     def __enter__(self) -> BacklogFeed:
         return self
