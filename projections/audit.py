@@ -88,6 +88,48 @@ def make_entry(seq: int, position: int, event_type: str, data: dict[str, Any]) -
     }
 
 
+# An event's entry without its place in the chain: the row's columns from `position` to
+# `payload`, and its canonical bytes after the seq field.
+EntryParts = tuple[tuple[Any, ...], bytes]
+assert FIELDS[0] == "seq"
+
+
+def entry_parts(event_type: str, position: int, data: dict[str, Any], raw: bytes) -> EntryParts:
+    entry = make_entry(0, position, event_type, data)
+    del entry["seq"]
+    columns = (
+        position,
+        entry["event_id"],
+        entry["case_id"],
+        event_type,
+        entry["action"],
+        entry["unit"],
+        entry["person"],
+        entry["at"],
+        entry["legal_basis"],
+        entry["document_number"],
+        orjson.dumps(entry["evidence"]).decode(),
+        entry["note"],
+        (raw or orjson.dumps(data)).decode(),
+    )
+    return columns, orjson.dumps(entry)[1:]  # without the opening brace
+
+
+def prepare(event_type: str, position: int, value: bytes) -> EntryParts:
+    """Runs in a feed process (Projection.prepare): everything about an entry that does
+    not depend on the chain, so the runner only numbers, hashes and writes."""
+    return entry_parts(event_type, position, orjson.loads(value), value)
+
+
+def chained(seq: int, prev_hash: str, parts: EntryParts) -> tuple[tuple[Any, ...], str]:
+    """The entry's row and hash at `seq` after `prev_hash`. Its canonical bytes are
+    spliced: orjson writes {"seq":N, then the other fields exactly as entry_parts did, so
+    this equals canonical(make_entry(seq, ...)) without serializing the entry again."""
+    columns, rest = parts
+    digest = chain_hash(prev_hash, b'{"seq":%d,' % seq + rest)
+    return (seq, *columns, prev_hash, digest), digest
+
+
 @dataclass(frozen=True)
 class Head:
     seq: int
@@ -96,6 +138,8 @@ class Head:
 
 
 class AuditProjection:
+    prepare: str | None = "projections.audit:prepare"
+
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
         self.name = f"audit{suffix}"
@@ -157,31 +201,12 @@ class AuditProjection:
         consumed: dict[int, int] = {e.partition: e.offset + 1 for e in events}
         while head.position in self._waiting:
             event = self._waiting.pop(head.position)
-            entry = make_entry(head.seq + 1, event.position, event.type, event.data)
-            digest = chain_hash(head.entry_hash, orjson.dumps(entry))
-            rows.append(
-                (
-                    entry["seq"],
-                    event.position,
-                    entry["event_id"],
-                    entry["case_id"],
-                    event.type,
-                    entry["action"],
-                    entry["unit"],
-                    entry["person"],
-                    entry["at"],
-                    entry["legal_basis"],
-                    entry["document_number"],
-                    orjson.dumps(entry["evidence"]).decode(),
-                    entry["note"],
-                    (event.raw or orjson.dumps(event.data)).decode(),
-                    head.entry_hash,
-                    digest,
-                )
-            )
+            parts = event.prepared or entry_parts(event.type, event.position, event.data, event.raw)
+            row, digest = chained(head.seq + 1, head.entry_hash, parts)
+            rows.append(row)
             # Within a partition positions ascend, so the event chained is its first held.
             self._held[event.partition].popleft()
-            head = Head(entry["seq"], event.position, digest)
+            head = Head(head.seq + 1, event.position, digest)
         for partition, offsets in self._held.items():
             if offsets:
                 consumed[partition] = offsets[0]

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
-import psycopg
-
 Row = tuple[Any, ...]
 
 
@@ -93,6 +91,8 @@ class Database:
             query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
             schema = query.pop("schema", None)
             dsn = parts._replace(query="").geturl()
+            import psycopg  # here: SQLite deployments (and feed processes) never load it
+
             self._pg = psycopg.connect(dsn, autocommit=False, connect_timeout=5)
             if schema:
                 self._pg.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')

@@ -13,15 +13,21 @@ and exits. Positions stay in the database: if either process dies, the runner st
 again from its tracking record. A feed whose runner died stops at its next write
 (the pipe is broken) or at the end of its backlog, whichever comes first.
 
+A projection may also name a pure function of one event (`Projection.prepare`, as
+"module:function") for the feed to run on each record: the audit trail parses the
+event and serializes its entry there, so the runner only chains and writes.
+
 Frames on the feed's stdout: a 4-byte big-endian length, then a pickle of a list of
-(partition, offset, value, ce_type, ce_sequence, ce_prevsequence). A zero length ends
-the feed. (Pickle is safe here: the feed is our own child process and sends only
-tuples of ints and bytes.)
+(partition, offset, value, ce_type, ce_sequence, ce_prevsequence), the value replaced
+by what the prepare function returned when there is one. A zero length ends the feed.
+(Pickle is safe here: the feed is our own child process, and what it sends is made of
+ints, bytes, strings and tuples.)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import pickle
 import queue
@@ -30,11 +36,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-FeedRecord = tuple[int, int, bytes, bytes, bytes, bytes]
+# (partition, offset, value, ce_type, ce_sequence, ce_prevsequence); the value is what
+# the projection's prepare function made of it when the projection has one.
+FeedRecord = tuple[int, int, Any, bytes, bytes, bytes]
+Prepare = Callable[[str, int, bytes], Any]  # (event class name, position, value)
 # A catch-up this many records behind reads through a feed: below it, starting a process
 # (about 0.2 s) costs more than it saves.
 DEFAULT_BACKLOG = 10_000
@@ -48,6 +57,27 @@ def offsets_arg(offsets: dict[int, int]) -> str:
 
 def parse_offsets(text: str) -> dict[int, int]:
     return {int(p): int(o) for p, o in (item.split(":") for item in text.split(",") if item)}
+
+
+_EVENT_NAMES: dict[bytes, str] = {}  # ce_type header → event class name, as seen so far
+
+
+def event_class_name(ce_type: bytes) -> str:
+    """cn.gov.jiangjin.liandong.<EventClass>.v1 → <EventClass> (remembered: one per record
+    is asked for, and there are a few dozen event classes)."""
+    name = _EVENT_NAMES.get(ce_type)
+    if name is None:
+        name = ce_type.decode().rsplit(".", 2)[-2]
+        if len(_EVENT_NAMES) < 1000:
+            _EVENT_NAMES[ce_type] = name
+    return name
+
+
+def load_prepare(spec: str) -> Prepare:
+    """The function named "module:function"."""
+    module, _, name = spec.partition(":")
+    function: Prepare = getattr(importlib.import_module(module), name)
+    return function
 
 
 def header_values(headers: list[tuple[str, bytes]]) -> tuple[bytes, bytes, bytes]:
@@ -64,7 +94,12 @@ def header_values(headers: list[tuple[str, bytes]]) -> tuple[bytes, bytes, bytes
 
 
 def read_backlog(
-    bootstrap: str, topic: str, starts: dict[int, int], ends: dict[int, int], out: IO[bytes]
+    bootstrap: str,
+    topic: str,
+    starts: dict[int, int],
+    ends: dict[int, int],
+    out: IO[bytes],
+    prepare: Prepare | None = None,
 ) -> int:
     """Reads [start, end) of each partition and writes it to `out` as frames."""
     from kafka import KafkaConsumer, TopicPartition  # the runner's process need not load it
@@ -93,6 +128,11 @@ def read_backlog(
                     for r in records
                     if r.offset < end
                 ]
+            if frame and prepare is not None:
+                frame = [
+                    (p, o, prepare(event_class_name(kind), int(seq), value), kind, seq, prev)
+                    for p, o, value, kind, seq, prev in frame
+                ]
             if frame:
                 body = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
                 out.write(_LENGTH.pack(len(body)) + body)
@@ -117,7 +157,12 @@ class BacklogFeed:
     it while the broker is unreachable and the client keeps logging)."""
 
     def __init__(
-        self, bootstrap: str, topic: str, starts: dict[int, int], ends: dict[int, int]
+        self,
+        bootstrap: str,
+        topic: str,
+        starts: dict[int, int],
+        ends: dict[int, int],
+        prepare: str | None = None,
     ) -> None:
         root = str(Path(__file__).resolve().parents[1])
         paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
@@ -137,6 +182,7 @@ class BacklogFeed:
                 offsets_arg(starts),
                 "--end",
                 offsets_arg(ends),
+                *(["--prepare", prepare] if prepare else []),
             ],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -221,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topic", required=True)
     parser.add_argument("--start", required=True, help="partition:offset,...")
     parser.add_argument("--end", required=True, help="partition:offset,...")
+    parser.add_argument("--prepare", help="module:function run on each record")
     args = parser.parse_args(argv)
     try:
         read_backlog(
@@ -229,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             parse_offsets(args.start),
             parse_offsets(args.end),
             sys.stdout.buffer,
+            load_prepare(args.prepare) if args.prepare else None,
         )
     except BrokenPipeError:  # the runner is gone: nobody wants the rest
         return 1

@@ -18,7 +18,13 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
 from projections.db import Database, Tx
-from projections.feed import DEFAULT_BACKLOG, BacklogFeed, FeedRecord, header_values
+from projections.feed import (
+    DEFAULT_BACKLOG,
+    BacklogFeed,
+    FeedRecord,
+    event_class_name,
+    header_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ class EventRecord(NamedTuple):
     raw: bytes = b""  # the record's value, as published
     partition: int = 0
     offset: int = 0
+    prepared: Any = None  # what the projection's prepare function made of it, if it ran
 
     @property
     def case_id(self) -> str:
@@ -54,23 +61,24 @@ class EventRecord(NamedTuple):
         )
 
     @classmethod
-    def from_feed(cls, record: FeedRecord) -> EventRecord:
+    def from_feed(cls, record: FeedRecord, prepared: bool = False) -> EventRecord:
+        """The record as a feed sent it; `prepared`: its value is what the projection's
+        prepare function made of the event (and `data` is left empty)."""
         partition, offset, value, ce_type, sequence, previous = record
-        name = _TYPE_NAMES.get(ce_type)
-        if name is None:  # cn.gov.jiangjin.liandong.<EventClass>.v1
-            name = ce_type.decode().rsplit(".", 2)[-2]
-            if len(_TYPE_NAMES) < 1000:
-                _TYPE_NAMES[ce_type] = name
+        name = event_class_name(ce_type)
+        if prepared:
+            return cls(name, {}, int(sequence), int(previous), b"", partition, offset, value)
         return cls(
             name, orjson.loads(value), int(sequence), int(previous), value, partition, offset
         )
 
 
-_TYPE_NAMES: dict[bytes, str] = {}  # ce_type header → event class name, as seen so far
-
-
 class Projection(Protocol):
     name: str
+    # "module:function" of a pure function (event class name, position, value) → anything
+    # picklable, which a feed process runs on each record so the runner need not; the
+    # projection then finds its result in EventRecord.prepared. None: no such work.
+    prepare: str | None
 
     def create(self, tx: Tx) -> None: ...
     def drop(self, tx: Tx) -> None: ...
@@ -274,7 +282,8 @@ class ProjectionRunner:
         starts = {tp.partition: consumer.position(tp) for tp in end}
         ends = {tp.partition: offset for tp, offset in end.items()}
         positions, total, read = dict(starts), sum(ends.values()), 0
-        with BacklogFeed(self.bootstrap, self.topic, starts, ends) as feed:
+        prepare = self.projection.prepare
+        with BacklogFeed(self.bootstrap, self.topic, starts, ends, prepare) as feed:
             for frame in feed.frames():
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{self.projection.name} did not catch up")
@@ -285,7 +294,8 @@ class ProjectionRunner:
                     continue
                 batch: dict[int, list[EventRecord]] = {}
                 for record in frame:
-                    batch.setdefault(record[0], []).append(EventRecord.from_feed(record))
+                    event = EventRecord.from_feed(record, prepared=prepare is not None)
+                    batch.setdefault(record[0], []).append(event)
                 for partition, records in batch.items():
                     positions[partition] = records[-1].offset + 1
                 read += len(frame)

@@ -69,6 +69,8 @@ SUPPLY_AFTER = {"cut": "cut", "limit": "limited", "restore": "on"}
 
 
 class StatusProjection:
+    prepare: str | None = None  # applying needs the view's rows: nothing to do ahead in a feed
+
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
         self.name = f"status{suffix}"
