@@ -21,6 +21,7 @@ from projections.db import Database, Tx
 from projections.feed import (
     DEFAULT_BACKLOG,
     BacklogFeed,
+    FeedError,
     FeedRecord,
     event_class_name,
     header_values,
@@ -203,7 +204,14 @@ class ProjectionRunner:
         session. Offsets are still committed under the projection's group id, so the usual
         tools show each projection's lag. A large backlog is read first by catch_up,
         through a feed process."""
-        self.catch_up(timeout_s=float("inf"), stop=stop)
+        try:
+            self.catch_up(timeout_s=float("inf"), stop=stop)
+        except FeedError:  # the loop below reads the rest from the tracking record
+            log.warning(
+                "%s: the feed failed; reading on in this process",
+                self.projection.name,
+                exc_info=True,
+            )
         consumer = self._consumer(group=True)
         partitions = self._partitions(consumer)
         consumer.assign(partitions)

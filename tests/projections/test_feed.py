@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,3 +142,29 @@ def test_a_feed_ends_after_its_backlog_and_says_why_when_it_fails(
     ):
         read_until_killed(feed)
     assert frames_seen, "it sent what partition 0 holds before it waited"
+
+
+def test_a_live_runner_whose_feed_dies_reads_on_in_its_own_process(
+    stream: Topics, kafka_bootstrap: str, tmp_path: Path, in_one_process: dict[str, str]
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'views.sqlite'}")
+    audit = AuditProjection()
+    stop = threading.Event()
+    live = threading.Thread(
+        target=runner(audit, db, kafka_bootstrap, stream, ALWAYS).run, args=(stop,)
+    )
+    live.start()
+    try:
+        deadline = time.monotonic() + 30
+        while kill_feeds(stream.events.name) != 0:
+            assert time.monotonic() < deadline, "the runner started no feed"
+            time.sleep(0.01)
+        deadline = time.monotonic() + 60
+        while audit.digest(db) != in_one_process["audit"]:
+            assert live.is_alive(), "the runner died with its feed"
+            assert time.monotonic() < deadline, "the runner did not read on"
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        live.join(timeout=30)
+    assert db.query("SELECT count(*) FROM audit_entries")[0][0] == EVENTS
