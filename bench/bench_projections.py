@@ -8,7 +8,8 @@ write them, positions and links included) until the topic holds --events events.
 
 1. Catch-up: a raw kafka-python consumer reads the whole topic; the status and audit
    projections catch up from nothing (SQLite), reading the backlog through a feed
-   process as a runner does by default. Goal: >= 0.5 of the raw rate.
+   process as a runner does by default. Goal: >= 0.5 of the raw rate. With
+   --one-process, also without the feed, for the record.
 2. Rebuild time of both projections at --events (run with 100000 and 2000000).
 3. With --audit-postgres: the audit trail rebuilt on PostgreSQL, then p95 of queries by
    case, by unit and by time range (goal: under 50 ms at 2,000,000 events).
@@ -169,6 +170,9 @@ def main() -> None:
         "--keep-topic", action="store_true", help="leave the filled topic on the broker"
     )
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument(
+        "--one-process", action="store_true", help="also catch up without a feed process"
+    )
     parser.add_argument("--audit-postgres", action="store_true")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument(
@@ -223,6 +227,20 @@ def run(
             )
             rows.append((f"{projection.name} rebuild at {filled} (SQLite)", f"{seconds:.1f} s"))
             db.close()
+            if args.one_process:
+                # For the record: the same catch-up with no feed process.
+                db = Database(f"sqlite:///{tmp}/{projection.name}-one.sqlite")
+                runner = ProjectionRunner(
+                    projection, db, bootstrap, topics.events.name, feed_backlog=10**12
+                )
+                _, seconds = timed(runner.catch_up)
+                rows.append(
+                    (
+                        f"{projection.name} catch-up in one process (SQLite)",
+                        f"{filled / seconds:,.0f} events/s, {raw_seconds / seconds:.2f} of raw",
+                    )
+                )
+                db.close()
     if args.audit_postgres:
         rows += audit_on_postgres(bootstrap, topics, filled, args.queries)
     report(f"bench_projections: {filled} events", rows)
