@@ -202,16 +202,12 @@ class ProjectionRunner:
         rebalancing: the database holds the positions and one runner writes a view, so a
         restarted runner resumes at once instead of waiting out its dead predecessor's
         session. Offsets are still committed under the projection's group id, so the usual
-        tools show each projection's lag. A large backlog is read first by catch_up,
-        through a feed process."""
-        try:
-            self.catch_up(timeout_s=float("inf"), stop=stop)
-        except FeedError:  # the loop below reads the rest from the tracking record
-            log.warning(
-                "%s: the feed failed; reading on in this process",
-                self.projection.name,
-                exc_info=True,
-            )
+        tools show each projection's lag.
+
+        A large backlog, at the start or after a burst (a bulk import, a relay back from
+        an outage), is read through a feed process by catch_up; then the live loop goes
+        on from the tracking record."""
+        self._catch_up_live(stop)
         consumer = self._consumer(group=True)
         partitions = self._partitions(consumer)
         consumer.assign(partitions)
@@ -220,8 +216,32 @@ class ProjectionRunner:
             while not stop.is_set():
                 if self._step(consumer):
                     self._commit_group_offsets(consumer)
+                    if self._behind(consumer) >= max(self.feed_backlog, 1):
+                        self._catch_up_live(stop)
+                        self._seek_to_stored(consumer, partitions)
         finally:
             consumer.close()
+
+    def _catch_up_live(self, stop: threading.Event) -> None:
+        try:
+            self.catch_up(timeout_s=float("inf"), stop=stop)
+        except FeedError:  # the live loop reads the rest from the tracking record
+            log.warning(
+                "%s: the feed failed; reading on in this process",
+                self.projection.name,
+                exc_info=True,
+            )
+
+    @staticmethod
+    def _behind(consumer: KafkaConsumer) -> int:
+        """Records between the consumer's positions and the high watermarks its last
+        fetches reported (known without asking the broker)."""
+        behind = 0
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                behind += max(0, highwater - consumer.position(tp))
+        return behind
 
     def _partitions(self, consumer: KafkaConsumer, timeout_s: float = 60) -> list[TopicPartition]:
         deadline = time.monotonic() + timeout_s
@@ -262,7 +282,8 @@ class ProjectionRunner:
             total = sum(end.values())
             deadline = time.monotonic() + timeout_s
             read = 0
-            if sum(end[tp] - consumer.position(tp) for tp in partitions) >= self.feed_backlog:
+            backlog = sum(end[tp] - consumer.position(tp) for tp in partitions)
+            if backlog >= max(self.feed_backlog, 1):
                 read += self._read_feed(consumer, end, progress, deadline, stop)
             while any(consumer.position(tp) < end[tp] for tp in partitions):
                 if stop is not None and stop.is_set():

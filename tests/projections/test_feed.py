@@ -12,14 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 
 from bench.bench_projections import base_events, fill_topic
-from gateways.topics import Topics
+from gateways.topics import Topics, ensure_topics
 from projections.audit import AuditProjection
 from projections.db import Database
 from projections.feed import BacklogFeed, FeedError
 from projections.runner import Projection, ProjectionRunner, stored_offsets
 from projections.status import StatusProjection
+from tests.gateways.kafka_reading import read_topic
 
 pytestmark = pytest.mark.kafka
 EVENTS = 12_000  # a dozen frames: more than the feed can hold in its pipe and queue
@@ -168,3 +170,45 @@ def test_a_live_runner_whose_feed_dies_reads_on_in_its_own_process(
         stop.set()
         live.join(timeout=30)
     assert db.query("SELECT count(*) FROM audit_entries")[0][0] == EVENTS
+
+
+def test_a_live_runner_far_behind_after_a_burst_reads_it_through_a_feed(
+    stream: Topics, kafka_bootstrap: str, tmp_path: Path, in_one_process: dict[str, str]
+) -> None:
+    burst = Topics(prefix=f"burst{uuid.uuid4().hex[:10]}")
+    ensure_topics(kafka_bootstrap, [burst.events])
+    records = read_topic(kafka_bootstrap, stream.events.name, expect=EVENTS, settle_s=0)
+    db = Database(f"sqlite:///{tmp_path / 'views.sqlite'}")
+    audit = AuditProjection()
+    stop = threading.Event()
+    live = threading.Thread(
+        target=runner(audit, db, kafka_bootstrap, burst, 2_000).run, args=(stop,)
+    )
+    live.start()
+    feeds_seen = 0
+    try:
+        time.sleep(1)  # the runner finds the topic empty and follows it
+        # A relay back from an outage: the whole backlog becomes visible at once.
+        producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=burst.prefix)
+        producer.init_transactions()
+        producer.begin_transaction()
+        for r in records:
+            producer.send(
+                burst.events.name, r.value, r.key, headers=r.headers, partition=r.partition
+            )
+        producer.commit_transaction()
+        producer.close()
+        deadline = time.monotonic() + 60
+        while audit.digest(db) != in_one_process["audit"]:
+            assert time.monotonic() < deadline, "the runner did not catch up"
+            feeds_seen += feed_running(burst.events.name)
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        live.join(timeout=30)
+    assert feeds_seen, "the burst was read through a feed"
+    assert db.query("SELECT count(*) FROM audit_entries")[0][0] == EVENTS
+
+
+def feed_running(pattern: str) -> bool:
+    return subprocess.run(["pgrep", "-f", f"projections[.]feed .*{pattern}"]).returncode == 0
