@@ -29,6 +29,7 @@ from projections.feed import (
 
 log = logging.getLogger(__name__)
 
+FEED_RETRY_SECONDS = 60
 TRACKING = """CREATE TABLE IF NOT EXISTS projection_offsets (
     projection TEXT NOT NULL, topic TEXT NOT NULL, partition_no INTEGER NOT NULL,
     next_offset BIGINT NOT NULL, PRIMARY KEY (projection, topic, partition_no))"""
@@ -128,6 +129,7 @@ class ProjectionRunner:
         self.feed_backlog = feed_backlog
         self.group_id = group_id or f"liandong-projection-{projection.name}"
         self._expected: dict[int, int] = {}  # per partition: the offset we last stored
+        self._no_feed_until = 0.0  # monotonic time before which a live runner starts none
         setup(db, projection)
 
     def _consumer(self, group: bool) -> KafkaConsumer:
@@ -216,7 +218,10 @@ class ProjectionRunner:
             while not stop.is_set():
                 if self._step(consumer):
                     self._commit_group_offsets(consumer)
-                    if self._behind(consumer) >= max(self.feed_backlog, 1):
+                    if (
+                        self._behind(consumer) >= max(self.feed_backlog, 1)
+                        and time.monotonic() >= self._no_feed_until
+                    ):
                         self._catch_up_live(stop)
                         self._seek_to_stored(consumer, partitions)
         finally:
@@ -231,6 +236,8 @@ class ProjectionRunner:
                 self.projection.name,
                 exc_info=True,
             )
+            # A feed that cannot run (say, out of memory) is not started again at once.
+            self._no_feed_until = time.monotonic() + FEED_RETRY_SECONDS
 
     @staticmethod
     def _behind(consumer: KafkaConsumer) -> int:

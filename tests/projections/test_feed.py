@@ -165,7 +165,8 @@ def test_a_live_runner_whose_feed_dies_reads_on_in_its_own_process(
         while audit.digest(db) != in_one_process["audit"]:
             assert live.is_alive(), "the runner died with its feed"
             assert time.monotonic() < deadline, "the runner did not read on"
-            time.sleep(0.2)
+            assert not feed_running(stream.events.name), "a failed feed is not retried at once"
+            time.sleep(0.05)
     finally:
         stop.set()
         live.join(timeout=30)
