@@ -49,7 +49,7 @@ class Services:
     def relay(self) -> EventRelay:
         return EventRelay(
             self.app,
-            self.settings.kafka_bootstrap,
+            self.settings.kafka(),
             self.topics,
             signing_key=self.settings.order_signing_key.encode(),
             transactional_id=self.settings.relay_transactional_id,
@@ -68,7 +68,7 @@ class Services:
         return ProjectionRunner(
             self.projections()[name],
             self.views(),
-            self.settings.kafka_bootstrap,
+            self.settings.kafka(),
             self.topics.events.name,
             feed_backlog=self.settings.projection_feed_backlog,
         )

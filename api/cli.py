@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         # `liandong receipts` and `liandong projections run` as processes of their own.
         from gateways.receipts import ReceiptGateway
 
-        receipts = ReceiptGateway(services.app, settings.kafka_bootstrap, services.topics)
+        receipts = ReceiptGateway(services.app, settings.kafka(), services.topics)
         targets = [("relay", services.relay().run), ("receipts", receipts.run)]
         targets += [(name, services.projection_runner(name).run) for name in ("status", "audit")]
         for name, target in targets:
@@ -122,7 +122,7 @@ def _receipts(_: argparse.Namespace) -> int:
     def run(services: Services, stop: threading.Event) -> None:
         from gateways.receipts import ReceiptGateway
 
-        ReceiptGateway(services.app, services.settings.kafka_bootstrap, services.topics).run(stop)
+        ReceiptGateway(services.app, services.settings.kafka(), services.topics).run(stop)
 
     return worker(run)
 
@@ -134,7 +134,7 @@ def _utility_agent(args: argparse.Namespace) -> int:
 
     settings = Settings()
     agent = UtilityAgent(
-        settings.kafka_bootstrap,
+        settings.kafka(),
         Topics(prefix=settings.topic_prefix),
         Utility(args.utility),
         settings.order_signing_key.encode(),

@@ -86,7 +86,7 @@ def _rebuild(args: argparse.Namespace) -> int:
         rebuild(
             db,
             projection,
-            services.settings.kafka_bootstrap,
+            services.settings.kafka(),
             services.topics.events.name,
             progress,
             feed_backlog=services.settings.projection_feed_backlog,

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from api.bootstrap import Services
-from gateways.kafka_probe import broker_answers
+from gateways.kafka_probe import broker_answers, secured_broker_answers
 
 CHECK_TIMEOUT_SECONDS = 4.0
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
@@ -43,7 +43,12 @@ def _timed(name: str, probe: Callable[[], tuple[bool, str]]) -> Check:
 
 def check_health(services: Services) -> Health:
     def kafka() -> tuple[bool, str]:
-        return broker_answers(services.settings.kafka_bootstrap, timeout=2.0)
+        kafka = services.settings.kafka()
+        if kafka.plaintext:
+            return broker_answers(kafka.bootstrap, timeout=2.0)
+        return secured_broker_answers(
+            kafka.bootstrap, kafka.security_protocol.endswith("SSL"), kafka.ssl_cafile, 2.0
+        )
 
     def event_store() -> tuple[bool, str]:
         count = services.app.event_count()

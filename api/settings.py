@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
 from projections.feed import DEFAULT_BACKLOG
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,17 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, comma separated"
+    )
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    kafka_sasl_mechanism: SaslMechanism | None = Field(
+        default=None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*)"
+    )
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="CA certificate of the brokers (with SSL or SASL_SSL)"
     )
     event_store: str = Field(
         default=f"sqlite:///{REPO_ROOT / '.data' / 'liandong-events.sqlite'}",
@@ -54,6 +66,19 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed by CORS (none by default)"
     )
+
+    def kafka(self) -> KafkaAccess:
+        """The cluster and how to authenticate to it (raises ValueError when a SASL
+        protocol lacks its mechanism, username or password)."""
+        password = self.kafka_sasl_password
+        return KafkaAccess(
+            bootstrap=self.kafka_bootstrap,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password.get_secret_value() if password else None,
+            ssl_cafile=self.kafka_ssl_cafile,
+        )
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing environment (PERSISTENCE_MODULE and friends) for `event_store`."""

@@ -20,6 +20,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
 from domain.values import Utility
+from gateways.kafka_access import Kafka, access
 from gateways.orders import SIGNATURE_HEADER, OrderMessage, Receipt, verify
 from gateways.topics import Topics
 
@@ -80,7 +81,7 @@ def automatic(decision: Decision, meter: str | None, reading: float) -> Decide:
 class UtilityAgent:
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: Kafka,
         topics: Topics,
         utility: Utility,
         signing_key: bytes,
@@ -93,13 +94,13 @@ class UtilityAgent:
         self.signing_key, self.person, self.out = signing_key, person, out
         self.consumer = KafkaConsumer(
             topics.orders(utility).name,
-            bootstrap_servers=bootstrap,
+            **access(bootstrap).options(),
             group_id=group_id or f"utility-{utility.value}",
             enable_auto_commit=False,
             isolation_level="read_committed",
             auto_offset_reset="earliest",
         )
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        self.producer = KafkaProducer(**access(bootstrap).options(), acks="all")
 
     def run(self, decide: Decide, stop: threading.Event, max_orders: int | None = None) -> int:
         """Handles orders until stopped, told to quit, or `max_orders` were handled."""

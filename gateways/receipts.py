@@ -17,6 +17,7 @@ from domain import commands as c
 from domain.application import Liandong
 from domain.values import Actor
 from gateways.consumer_loop import ConsumerLoop, Poison
+from gateways.kafka_access import Kafka, access
 from gateways.orders import Receipt
 from gateways.topics import Topics, ensure_topics
 
@@ -61,7 +62,7 @@ def apply_receipt(app: Liandong, receipt: Receipt) -> int:
 
 class ReceiptGateway:
     def __init__(
-        self, app: Liandong, bootstrap: str, topics: Topics, group_id: str = "liandong-receipts"
+        self, app: Liandong, bootstrap: Kafka, topics: Topics, group_id: str = "liandong-receipts"
     ) -> None:
         self.app, self.bootstrap, self.topics, self.group_id = app, bootstrap, topics, group_id
 
@@ -72,7 +73,7 @@ class ReceiptGateway:
         ensure_topics(self.bootstrap, self.topics.all())
         consumer = KafkaConsumer(
             self.topics.receipts.name,
-            bootstrap_servers=self.bootstrap,
+            **access(self.bootstrap).options(),
             group_id=self.group_id,
             enable_auto_commit=False,
             isolation_level="read_committed",
@@ -80,7 +81,9 @@ class ReceiptGateway:
             client_id=self.group_id,
         )
         producer = KafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", client_id=f"{self.group_id}-dead-letters"
+            **access(self.bootstrap).options(),
+            acks="all",
+            client_id=f"{self.group_id}-dead-letters",
         )
         try:
             ConsumerLoop(consumer, self.handle, producer, self.topics.dead_letters.name).run(stop)

@@ -26,6 +26,7 @@ from prometheus_client import Counter, Gauge
 from domain.application import Liandong
 from domain.values import Utility
 from gateways.envelope import wrap_state
+from gateways.kafka_access import Kafka, access
 from gateways.orders import SIGNATURE_HEADER, OrderMessage, sign
 from gateways.topics import Topics, ensure_topics
 
@@ -49,7 +50,7 @@ class EventRelay:
     def __init__(
         self,
         app: Liandong,
-        bootstrap: str,
+        bootstrap: Kafka,
         topics: Topics,
         *,
         signing_key: bytes,
@@ -73,7 +74,7 @@ class EventRelay:
         """Creates topics, fences any previous relay, and reads the committed position."""
         ensure_topics(self.bootstrap, self.topics.all())
         self._producer = KafkaProducer(
-            bootstrap_servers=self.bootstrap,
+            **access(self.bootstrap).options(),
             transactional_id=self.transactional_id,
             enable_idempotence=True,
             acks="all",
@@ -204,10 +205,10 @@ class EventRelay:
         )
 
 
-def read_committed_position(bootstrap: str, topics: Topics, timeout_s: float = 30.0) -> int:
+def read_committed_position(bootstrap: Kafka, topics: Topics, timeout_s: float = 30.0) -> int:
     """The last position a relay committed (0 when none), read with read_committed."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **access(bootstrap).options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
         group_id=None,

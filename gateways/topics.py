@@ -15,6 +15,7 @@ from kafka.errors import TopicAlreadyExistsError
 from pydantic import BaseModel
 
 from domain.values import Utility
+from gateways.kafka_access import Kafka, access
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -90,12 +91,12 @@ class Topics:
 
 
 def ensure_topics(
-    bootstrap: str,
+    bootstrap: Kafka,
     topics: Iterable[Topic[Any]],
     admin_factory: Callable[..., KafkaAdminClient] = KafkaAdminClient,
 ) -> list[str]:
     """Creates the topics that do not exist yet; returns the names it created."""
-    admin = admin_factory(bootstrap_servers=bootstrap, client_id="liandong-topics")
+    admin = admin_factory(**access(bootstrap).options(), client_id="liandong-topics")
     try:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t.name not in existing]

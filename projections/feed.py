@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from gateways.kafka_access import Kafka, KafkaAccess, access
+
 # (partition, offset, value, ce_type, ce_sequence, ce_prevsequence); the value is what
 # the projection's prepare function made of it when the projection has one.
 FeedRecord = tuple[int, int, Any, bytes, bytes, bytes]
@@ -94,7 +96,7 @@ def header_values(headers: list[tuple[str, bytes]]) -> tuple[bytes, bytes, bytes
 
 
 def read_backlog(
-    bootstrap: str,
+    bootstrap: Kafka,
     topic: str,
     starts: dict[int, int],
     ends: dict[int, int],
@@ -105,7 +107,7 @@ def read_backlog(
     from kafka import KafkaConsumer, TopicPartition  # the runner's process need not load it
 
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **access(bootstrap).options(),
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
@@ -158,7 +160,7 @@ class BacklogFeed:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: Kafka,
         topic: str,
         starts: dict[int, int],
         ends: dict[int, int],
@@ -166,7 +168,11 @@ class BacklogFeed:
     ) -> None:
         root = str(Path(__file__).resolve().parents[1])
         paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(paths),
+            **access(bootstrap).environment(),
+        }
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         self._closed = threading.Event()
         self._process = subprocess.Popen(
@@ -175,7 +181,7 @@ class BacklogFeed:
                 "-m",
                 "projections.feed",
                 "--bootstrap",
-                bootstrap,
+                access(bootstrap).bootstrap,
                 "--topic",
                 topic,
                 "--start",
@@ -271,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         read_backlog(
-            args.bootstrap,
+            KafkaAccess.from_environment(args.bootstrap),
             args.topic,
             parse_offsets(args.start),
             parse_offsets(args.end),

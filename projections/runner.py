@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
+from gateways.kafka_access import Kafka, access
 from projections.db import Database, Tx
 from projections.feed import (
     DEFAULT_BACKLOG,
@@ -119,7 +120,7 @@ class ProjectionRunner:
         self,
         projection: Projection,
         db: Database,
-        bootstrap: str,
+        bootstrap: Kafka,
         topic: str,
         group_id: str | None = None,
         feed_backlog: int = DEFAULT_BACKLOG,
@@ -134,7 +135,7 @@ class ProjectionRunner:
 
     def _consumer(self, group: bool) -> KafkaConsumer:
         return KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **access(self.bootstrap).options(),
             group_id=self.group_id if group else None,
             enable_auto_commit=False,
             isolation_level="read_committed",
@@ -353,7 +354,7 @@ class ProjectionRunner:
 def rebuild(
     db: Database,
     projection: Projection,
-    bootstrap: str,
+    bootstrap: Kafka,
     topic: str,
     progress: Callable[[int, int], None] | None = None,
     feed_backlog: int = DEFAULT_BACKLOG,

@@ -70,6 +70,7 @@ class PrivateBroker:
 
     data_dir: Path
     port: int
+    sasl_port: int | None = None  # also a SASL_PLAINTEXT listener (user liandong:liandong)
 
     @property
     def bootstrap(self) -> str:
@@ -77,6 +78,8 @@ class PrivateBroker:
 
     def script(self, command: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.data_dir)}
+        if self.sasl_port:
+            env["KAFKA_SASL_PORT"] = str(self.sasl_port)
         return subprocess.run(
             [str(REPO / "infra/kafka/kafka.sh"), command],
             env=env,

@@ -8,6 +8,8 @@
 #   KAFKA_CONTROLLER_PORT KRaft controller port (default KAFKA_PORT+1)
 #   KAFKA_DATA_DIR        where logs, config and the pid live (default <repo>/.data/kafka)
 #   KAFKA_HEAP            JVM heap (default 512m)
+#   KAFKA_SASL_PORT       also listen here with SASL_PLAINTEXT, mechanism PLAIN (off by default)
+#   KAFKA_SASL_USERS      its users, "name:password name:password" (default liandong:liandong)
 #
 # `start` is idempotent: a broker already answering on the port is left alone.
 # Storage is formatted once; stop then start keeps every topic and message.
@@ -55,6 +57,25 @@ write_config() {
   mkdir -p "$data/logs" "$data/server-logs"
   sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" -e "s|@DATA_DIR@|$data|g" \
     "$here/server.properties.template" >"$config"
+  if [ -n "${KAFKA_SASL_PORT:-}" ]; then add_sasl_listener; fi
+}
+
+# A second client listener that authenticates (as a production cluster would), so the
+# clients' SASL settings are tested against a real broker. The PLAINTEXT listener stays
+# for the controller link and the readiness probe.
+add_sasl_listener() {
+  local sasl=SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT users="" pair
+  for pair in ${KAFKA_SASL_USERS:-liandong:liandong}; do
+    users="$users user_${pair%%:*}=\"${pair#*:}\""
+  done
+  sed -i -e "s|^listeners=\(.*\)|listeners=\1,$sasl|" \
+    -e "s|^advertised.listeners=\(.*\)|advertised.listeners=\1,$sasl|" \
+    -e "s|^listener.security.protocol.map=\(.*\)|\1,SASL_PLAINTEXT:SASL_PLAINTEXT|" "$config"
+  sed -i -e "s|^\(PLAINTEXT:PLAINTEXT.*SASL_PLAINTEXT:SASL_PLAINTEXT\)$|listener.security.protocol.map=\1|" "$config"
+  cat >>"$config" <<PROPERTIES
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$users;
+PROPERTIES
 }
 
 format_once() {
