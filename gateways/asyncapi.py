@@ -12,6 +12,7 @@ from domain.indexes import UsccRegistered
 from domain.patrol import PatrolRecorded
 from domain.values import Utility
 from gateways.envelope import SOURCE, event_type
+from gateways.kafka_access import Kafka, KafkaAccess, access
 from gateways.orders import SIGNATURE_HEADER, OrderMessage, Receipt
 from gateways.topics import Topics
 
@@ -62,7 +63,28 @@ def _message(
     return message
 
 
-def document(topics: Topics, bootstrap: str = "127.0.0.1:9092") -> dict[str, Any]:
+SASL_SCHEMES = {"PLAIN": "plain", "SCRAM-SHA-256": "scramSha256", "SCRAM-SHA-512": "scramSha512"}
+
+
+def _server(kafka: KafkaAccess) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The deployment's cluster as an AsyncAPI server, and its security schemes."""
+    server: dict[str, Any] = {
+        "host": kafka.bootstrap,
+        "protocol": "kafka-secure" if kafka.security_protocol.endswith("SSL") else "kafka",
+        "description": "the Kafka cluster of this deployment "
+        f"(security protocol {kafka.security_protocol})",
+    }
+    schemes: dict[str, Any] = {}
+    if kafka.sasl_mechanism and kafka.security_protocol.startswith("SASL_"):
+        schemes["sasl"] = {
+            "type": SASL_SCHEMES[kafka.sasl_mechanism],
+            "description": "SASL credentials issued to each process by the operators",
+        }
+        server["security"] = [{"$ref": "#/components/securitySchemes/sasl"}]
+    return server, schemes
+
+
+def document(topics: Topics, kafka: Kafka = "127.0.0.1:9092") -> dict[str, Any]:
     events: list[type[BaseModel]] = [*all_case_events(), PatrolRecorded, UsccRegistered]
     refs, schemas = _schemas([*events, OrderMessage, Receipt])
     messages = {
@@ -149,6 +171,7 @@ def document(topics: Topics, bootstrap: str = "127.0.0.1:9092") -> dict[str, Any
         operations[f"send{name[0].upper()}{name[1:]}"] = operation(
             "send", name, f"Orders for the {utility.value} utility"
         )
+    server, schemes = _server(access(kafka))
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -158,14 +181,12 @@ def document(topics: Topics, bootstrap: str = "127.0.0.1:9092") -> dict[str, Any
             "utilities' receipts. Events are CloudEvents 1.0 in Kafka binary mode.",
         },
         "defaultContentType": "application/json",
-        "servers": {
-            "local": {
-                "host": bootstrap,
-                "protocol": "kafka",
-                "description": "the broker from infra/kafka",
-            }
-        },
+        "servers": {"cluster": server},
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": schemas},
+        "components": {
+            "messages": messages,
+            "schemas": schemas,
+            **({"securitySchemes": schemes} if schemes else {}),
+        },
     }

@@ -15,7 +15,7 @@ router = APIRouter(tags=["meta"])
 
 @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of every Kafka topic")
 def asyncapi(services: ServicesDep) -> dict[str, Any]:
-    return document(services.topics, services.settings.kafka_bootstrap)
+    return document(services.topics, services.settings.kafka())
 
 
 @router.get(

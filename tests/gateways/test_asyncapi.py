@@ -12,6 +12,7 @@ import pytest
 from domain.events import all_case_events
 from domain.values import Utility
 from gateways.asyncapi import document
+from gateways.kafka_access import KafkaAccess
 from gateways.topics import Topics
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "asyncapi-3.0.0.schema.json"
@@ -21,6 +22,16 @@ def test_the_document_is_valid_asyncapi_3() -> None:
     schema = json.loads(SCHEMA.read_text())
     doc = json.loads(json.dumps(document(Topics(prefix="liandong"))))
     jsonschema.validate(doc, schema)
+
+
+def test_a_secured_cluster_is_described_with_its_security_and_stays_valid() -> None:
+    kafka = KafkaAccess("k1:9093,k2:9093", "SASL_SSL", "SCRAM-SHA-512", "liandong", "s3cret")
+    doc = json.loads(json.dumps(document(Topics(prefix="liandong"), kafka)))
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    server = doc["servers"]["cluster"]
+    assert (server["host"], server["protocol"]) == ("k1:9093,k2:9093", "kafka-secure")
+    assert doc["components"]["securitySchemes"]["sasl"]["type"] == "scramSha512"
+    assert "s3cret" not in json.dumps(doc)
 
 
 def test_every_topic_and_event_is_described() -> None:
