@@ -46,9 +46,7 @@ def check_health(services: Services) -> Health:
         kafka = services.settings.kafka()
         if kafka.plaintext:
             return broker_answers(kafka.bootstrap, timeout=2.0)
-        return secured_broker_answers(
-            kafka.bootstrap, kafka.security_protocol.endswith("SSL"), kafka.ssl_cafile, 2.0
-        )
+        return secured_broker_answers(kafka.bootstrap, kafka.uses_tls, kafka.ssl_cafile, 2.0)
 
     def event_store() -> tuple[bool, str]:
         count = services.app.event_count()

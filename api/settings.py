@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed by CORS (none by default)"
     )
+
+    @model_validator(mode="after")
+    def _kafka_access_is_complete(self) -> Settings:
+        # At start, naming the settings, rather than at the first Kafka client.
+        self.kafka()
+        return self
 
     def kafka(self) -> KafkaAccess:
         """The cluster and how to authenticate to it (raises ValueError when a SASL

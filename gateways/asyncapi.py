@@ -70,12 +70,12 @@ def _server(kafka: KafkaAccess) -> tuple[dict[str, Any], dict[str, Any]]:
     """The deployment's cluster as an AsyncAPI server, and its security schemes."""
     server: dict[str, Any] = {
         "host": kafka.bootstrap,
-        "protocol": "kafka-secure" if kafka.security_protocol.endswith("SSL") else "kafka",
+        "protocol": "kafka-secure" if kafka.uses_tls else "kafka",
         "description": "the Kafka cluster of this deployment "
         f"(security protocol {kafka.security_protocol})",
     }
     schemes: dict[str, Any] = {}
-    if kafka.sasl_mechanism and kafka.security_protocol.startswith("SASL_"):
+    if kafka.uses_sasl and kafka.sasl_mechanism:  # (always set: __post_init__ checks it)
         schemes["sasl"] = {
             "type": SASL_SCHEMES[kafka.sasl_mechanism],
             "description": "SASL credentials issued to each process by the operators",

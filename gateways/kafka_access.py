@@ -29,7 +29,7 @@ class KafkaAccess:
     ssl_cafile: str | None = None  # the CA that signed the brokers' certificates
 
     def __post_init__(self) -> None:
-        if self.security_protocol.startswith("SASL_") and not (
+        if self.uses_sasl and not (
             self.sasl_mechanism and self.sasl_username and self.sasl_password
         ):
             raise ValueError(
@@ -41,20 +41,28 @@ class KafkaAccess:
     def plaintext(self) -> bool:
         return self.security_protocol == "PLAINTEXT"
 
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
     def options(self) -> dict[str, Any]:
         """Keyword arguments for KafkaProducer, KafkaConsumer and KafkaAdminClient."""
         options: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap,
             "security_protocol": self.security_protocol,
         }
-        if self.sasl_mechanism and self.security_protocol.startswith("SASL_"):
+        if self.uses_sasl:
             # kafka-python takes these names for SCRAM too.
             options |= {
                 "sasl_mechanism": self.sasl_mechanism,
                 "sasl_plain_username": self.sasl_username,
                 "sasl_plain_password": self.sasl_password,
             }
-        if self.ssl_cafile and self.security_protocol.endswith("SSL"):
+        if self.ssl_cafile and self.uses_tls:
             options["ssl_cafile"] = self.ssl_cafile
         return options
 

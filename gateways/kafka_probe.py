@@ -17,6 +17,7 @@ import socket
 import ssl
 import struct
 import sys
+from collections.abc import Callable
 
 CLIENT_ID = b"liandong-probe"
 
@@ -55,17 +56,30 @@ def metadata_brokers(host: str, port: int, timeout: float = 2.0) -> int:
 
 def broker_answers(bootstrap: str, timeout: float = 2.0) -> tuple[bool, str]:
     """Whether any of the comma-separated bootstrap servers answers, and what it said."""
+
+    def ask(host: str, port: int) -> str | None:
+        count = metadata_brokers(host, port, timeout)
+        return f"lists {count} broker(s)" if count >= 1 else None
+
+    return _first_answer(bootstrap, ask, "no brokers listed")
+
+
+def _first_answer(
+    bootstrap: str, ask: Callable[[str, int], str | None], silent: str
+) -> tuple[bool, str]:
+    """Asks each bootstrap server in turn until one answers (`ask` returns what it
+    said, or None when the answer does not count, reported as `silent`)."""
     errors = []
     for address in bootstrap.split(","):
         host, _, port = address.strip().rpartition(":")
         try:
-            count = metadata_brokers(host, int(port), timeout)
+            said = ask(host, int(port))
         except (OSError, ValueError, struct.error) as exc:
             errors.append(f"{address}: {exc}")
             continue
-        if count >= 1:
-            return True, f"{address} lists {count} broker(s)"
-        errors.append(f"{address}: no brokers listed")
+        if said is not None:
+            return True, f"{address} {said}"
+        errors.append(f"{address}: {silent}")
     return False, "; ".join(errors)
 
 
@@ -84,16 +98,12 @@ def secured_broker_answers(
 ) -> tuple[bool, str]:
     """Whether any bootstrap server of a TLS or SASL listener answers."""
     tls = ssl.create_default_context(cafile=cafile) if use_tls else None
-    errors = []
-    for address in bootstrap.split(","):
-        host, _, port = address.strip().rpartition(":")
-        try:
-            count = api_versions_count(host, int(port), timeout, tls)
-        except (OSError, ValueError, struct.error) as exc:
-            errors.append(f"{address}: {exc}")
-            continue
-        return True, f"{address} answers ({count} APIs; the probe does not authenticate)"
-    return False, "; ".join(errors)
+
+    def ask(host: str, port: int) -> str:
+        count = api_versions_count(host, port, timeout, tls)
+        return f"answers ({count} APIs; the probe does not authenticate)"
+
+    return _first_answer(bootstrap, ask, "no answer")
 
 
 def _read(sock: socket.socket, n: int) -> bytes:

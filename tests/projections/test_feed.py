@@ -4,7 +4,6 @@ built in one process, and a feed that dies, or a runner told to stop, loses noth
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from projections.feed import BacklogFeed, FeedError
 from projections.runner import Projection, ProjectionRunner, stored_offsets
 from projections.status import StatusProjection
 from tests.gateways.kafka_reading import read_topic
+from tests.projections.feeds import feed_running, kill_feeds
 
 pytestmark = pytest.mark.kafka
 EVENTS = 12_000  # a dozen frames: more than the feed can hold in its pipe and queue
@@ -56,11 +56,6 @@ def in_one_process(
         digests[projection.name] = projection.digest(db)
     yield digests
     db.close()
-
-
-def kill_feeds(pattern: str) -> int:
-    """SIGKILLs the feed processes whose command line matches; pkill's exit status."""
-    return subprocess.run(["pkill", "-KILL", "-f", f"projections[.]feed .*{pattern}"]).returncode
 
 
 def applied(db: Database, name: str, topics: Topics) -> int:
@@ -209,7 +204,3 @@ def test_a_live_runner_far_behind_after_a_burst_reads_it_through_a_feed(
         live.join(timeout=30)
     assert feeds_seen, "the burst was read through a feed"
     assert db.query("SELECT count(*) FROM audit_entries")[0][0] == EVENTS
-
-
-def feed_running(pattern: str) -> bool:
-    return subprocess.run(["pgrep", "-f", f"projections[.]feed .*{pattern}"]).returncode == 0

@@ -22,6 +22,7 @@ from projections.status import StatusProjection
 from tests.domain.scenario import TOWN
 from tests.gateways.kafka_reading import read_topic
 from tests.projections.conftest import Pipeline, view_store_url
+from tests.projections.feeds import feed_running
 from tests.projections.scenario import campaign
 
 pytestmark = pytest.mark.kafka
@@ -210,7 +211,7 @@ def test_killed_mid_batch_repeatedly_ends_identical_to_a_clean_rebuild(
 def no_feed_outlives_its_runner(topic: str, timeout_s: float = 20) -> bool:
     """A feed whose runner was killed stops at its next write or its backlog's end."""
     deadline = time.monotonic() + timeout_s
-    while subprocess.run(["pgrep", "-f", f"projections[.]feed .*{topic}"]).returncode == 0:
+    while feed_running(topic):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.5)
