@@ -43,7 +43,11 @@ def create_app(services: Services | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    middleware.install(app, body_limit=settings.max_body_bytes if settings else 1_048_576)
+    middleware.install(
+        app,
+        body_limit=settings.max_body_bytes if settings else 1_048_576,
+        read_timeout=settings.request_read_timeout_seconds if settings else 10.0,
+    )
     if settings and settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

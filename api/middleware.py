@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 import uuid
@@ -72,11 +74,20 @@ class RequestContext(BaseHTTPMiddleware):
         return response
 
 
-class BodyLimit:
-    """Refuses bodies over `limit` bytes with 413, whether or not Content-Length is sent."""
+class BodyGuard:
+    """Reads a request's whole body before the application sees it, so that every way of
+    sending a bad body gets the same clear answer:
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    - over `limit` bytes, with or without Content-Length (chunked): 413 `too_large`;
+    - a client that stops sending (declares more than it sends): 408 `request_timeout`
+      after `read_timeout` seconds without a byte, instead of holding a worker;
+    - JSON that no parser takes (invalid UTF-8, nesting past orjson's 1,024 levels, a
+      truncated document): 422 `malformed_json`. Bodies that only Python's parser takes
+      (`Infinity`, `NaN`) go on, so the command's own rule names the field.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, read_timeout: float = 10.0) -> None:
+        self.app, self.limit, self.read_timeout = app, limit, read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,52 +96,92 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+            await _refuse(send, 413, "too_large", f"request body over {self.limit} bytes")
             return
-        received = 0
+        chunks: list[bytes] = []
+        received, more = 0, True
+        while more:
+            try:
+                message = await asyncio.wait_for(receive(), timeout=self.read_timeout)
+            except TimeoutError:
+                await _refuse(
+                    send, 408, "request_timeout", f"no body bytes for {self.read_timeout:g} s"
+                )
+                return
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                await _refuse(send, 413, "too_large", f"request body over {self.limit} bytes")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body and b"json" in headers.get(b"content-type", b"") and not _parses(body):
+            await _refuse(
+                send,
+                422,
+                "malformed_json",
+                "the request body is not JSON (invalid UTF-8, nesting too deep, or broken)",
+                field="body",
+            )
+            return
+        replayed = False
 
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge
-            return message
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:  # the application waits for a disconnect once the body is read
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "type": f"{TYPE_BASE}too_large",
-                "title": "too_large",
-                "status": 413,
-                "code": "too_large",
-                "detail": f"request body over {self.limit} bytes",
-                "rule": "request size limit",
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
-def install(app: FastAPI, *, body_limit: int) -> None:
+def _parses(body: bytes) -> bool:
+    try:
+        orjson.loads(body)
+        return True
+    except orjson.JSONDecodeError:
+        pass
+    try:  # Python's parser also takes Infinity and NaN: let the model refuse them by name
+        json.loads(body.decode("utf-8"))
+        return True
+    except (ValueError, RecursionError):
+        return False
+
+
+async def _refuse(
+    send: Send, status: int, code: str, detail: str, field: str | None = None
+) -> None:
+    problem: dict[str, object] = {
+        "type": f"{TYPE_BASE}{code}",
+        "title": code,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "rule": {413: "request size limit", 408: "request read timeout"}.get(
+            status, "request body is JSON"
+        ),
+    }
+    if field:
+        problem["field"] = field
+    body = orjson.dumps(problem)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def install(app: FastAPI, *, body_limit: int, read_timeout: float) -> None:
     app.add_middleware(RequestContext)
-    app.add_middleware(BodyLimit, limit=body_limit)
+    app.add_middleware(BodyGuard, limit=body_limit, read_timeout=read_timeout)

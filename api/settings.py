@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         "feed process (projections.feed), using a second core",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="request size limit")
+    request_read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="a client that sends no body byte for this long gets 408",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed by CORS (none by default)"
     )

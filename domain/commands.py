@@ -7,16 +7,17 @@ The API takes these very models as request bodies, so both speak one language.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar, cast
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field, ValidationError, field_validator
 
 from domain.actions import Action
 from domain.consumption import Reading
 from domain.values import (
     ApprovalKind,
     Disposition,
+    EdgeChecked,
     Evidence,
     Frozen,
     IncidentKind,
@@ -32,7 +33,10 @@ DocNo = Field(min_length=1, max_length=100, description="the decision document n
 EvidenceList = Field(default=(), max_length=50)
 
 
-class Command(Frozen):
+class Command(EdgeChecked):
+    """What a unit asks for. Every value in it obeys the edge rules (values.edge_problem):
+    no control characters, no blank required text, finite numbers, moments in range."""
+
     action: ClassVar[Action]
 
     def action_for(self) -> Action:
@@ -48,9 +52,17 @@ class CaseCommand(Command):
         return {k: getattr(self, k) for k in type(self).model_fields if k != "case_id"}
 
 
+# The enterprise's descriptive facts, one rule each, shared by the listing and its corrections.
+EnterpriseName = Annotated[str, Field(min_length=1, max_length=200)]
+Address = Annotated[str, Field(min_length=1, max_length=300)]
+Industry = Annotated[str, Field(max_length=100)]
+Contact = Annotated[str, Field(max_length=100)]
+Account = Annotated[str, Field(max_length=64, description="account or meter no.")]
+
+
 class Connection(Frozen):
     utility: Utility
-    account: str | None = Field(default=None, max_length=64, description="account or meter no.")
+    account: Account | None = None
 
 
 class ProblemInput(Frozen):
@@ -64,15 +76,15 @@ class ListEnterprise(Command):
 
     action = Action.LIST_ENTERPRISE
 
-    name: str = Field(min_length=1, max_length=200)
+    name: EnterpriseName
     uscc: str | None = Field(default=None, max_length=18)
     uscc_override_reason: str | None = Field(default=None, max_length=500)
-    address: str = Field(min_length=1, max_length=300)
+    address: Address
     town: str = Field(min_length=1, max_length=64)
-    industry: str = Field(default="", max_length=100)
+    industry: Industry = ""
     licensed: bool = False
     in_four_mountains: bool = False
-    contact: str | None = Field(default=None, max_length=100)
+    contact: Contact | None = None
     connections: tuple[Connection, ...] = ()
     problems: tuple[ProblemInput, ...] = Field(default=(), max_length=50)
     found_by_patrol: UUID | None = None
@@ -348,11 +360,53 @@ class ArbitrateDispute(CaseCommand):
     reason: str = Text
 
 
+class EnterpriseChanges(EdgeChecked):
+    """What a correction may set, each under the listing's own rule. Strict: "yes" is not a
+    boolean, and a number is not a name."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False, strict=True)
+
+    name: EnterpriseName
+    address: Address
+    industry: Industry
+    contact: Contact | None
+    licensed: bool
+    in_four_mountains: bool
+    power_account: Account | None
+    water_account: Account | None
+    gas_account: Account | None
+
+    @classmethod
+    def problem(cls, changes: dict[str, object]) -> str | None:
+        """Why these changes break a listing rule (None when they do not). Names outside
+        the model are left to the aggregate, which says what may be corrected."""
+        for name, value in changes.items():
+            if name not in cls.model_fields:
+                continue
+            try:
+                cls.__pydantic_validator__.validate_assignment(
+                    cast(Any, cls).model_construct(), name, value, strict=True
+                )
+            except ValidationError as exc:
+                return f"{name}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}"
+        return None
+
+
 class CorrectRecord(CaseCommand):
     action, method = Action.CORRECT_RECORD, "correct_record"
     corrects_version: int = Field(ge=1)
     reason: str = Text
     changes: dict[str, str | bool | None] = Field(min_length=1, max_length=20)
+
+    @field_validator("changes")
+    @classmethod
+    def _changes_obey_the_listing_rules(
+        cls, changes: dict[str, str | bool | None]
+    ) -> dict[str, str | bool | None]:
+        problem = EnterpriseChanges.problem(dict(changes))
+        if problem:
+            raise ValueError(problem)
+        return changes
 
 
 CASE_COMMANDS: tuple[type[CaseCommand], ...] = tuple(CaseCommand.__subclasses__())

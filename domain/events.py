@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 
 
 class DomainEvent(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No event holds a non-finite number: JSON cannot store one, so it could not load.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     originator_id: UUID
     originator_version: int

@@ -2,14 +2,123 @@
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Non-finite numbers cannot be stored as JSON (orjson writes them as null, which then
+    # fails to load): no model of the domain accepts them.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+# ---------------------------------------------------------------- what the edge accepts
+#
+# One set of rules for every value that enters from outside (commands, query parameters,
+# receipts), so that whatever is accepted can be stored, loaded, projected into either
+# view store (PostgreSQL text refuses NUL) and exported.
+
+# C0 and C1 control characters but tab, newline and carriage return; lone surrogates (not
+# encodable as UTF-8); the two Unicode non-characters U+FFFE and U+FFFF.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# White space and the invisible format characters (zero-width space, joiners, marks,
+# word joiner, BOM, soft hyphen): a required text made only of these says nothing.
+_INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u2028-\u202f\u205f-\u2064\ufeff]*")
+MAX_QUANTITY = 1e12  # any number a unit reports (kWh, a reading) is at most this
+MAX_INTEGER = 2**53 - 1  # exact in JSON everywhere, and in every SQL integer column
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999  # moments and days outside these are typos or attacks
+
+
+def edge_problem(value: Any, required: bool = False) -> str | None:
+    """Why `value` may not enter the system (None when it may): nested values are walked,
+    and the problem names where inside the value it lies."""
+    if isinstance(value, str):
+        bad = _CONTROL.search(value)
+        if bad:
+            return (
+                f"contains the control character U+{ord(bad.group()):04X}; text may hold no "
+                "NUL, control characters or unpaired surrogates"
+            )
+        if required and _INVISIBLE.fullmatch(value):
+            return "must contain visible characters, not only spaces or invisible ones"
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > MAX_QUANTITY:
+            return f"must be a finite number of at most {MAX_QUANTITY:g}"
+        return None
+    if isinstance(value, int):
+        return None if abs(value) <= MAX_INTEGER else f"must be at most {MAX_INTEGER}"
+    if isinstance(value, datetime):
+        return moment_problem(value)
+    if isinstance(value, date):
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            return f"must be a day between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = edge_problem(key) or edge_problem(item)
+            if problem:
+                return f"{key!r}: {problem}"  # repr: the key itself may be the problem
+        return None
+    if isinstance(value, (tuple, list)):
+        for index, item in enumerate(value):
+            problem = edge_problem(item, required)
+            if problem:
+                return f"[{index}]: {problem}"
+        return None
+    if isinstance(value, BaseModel):
+        for name, field in type(value).model_fields.items():
+            problem = edge_problem(getattr(value, name), _requires_text(field))
+            if problem:
+                return f"{name}: {problem}"
+    return None
+
+
+def moment_problem(value: datetime) -> str | None:
+    """A moment must lie in years the system can convert to UTC and store in either view
+    store (9999-12-31T23:59:59-14:00 overflows when converted)."""
+    if value.tzinfo is None:
+        return "must carry a time zone"
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        return f"must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+    if not EARLIEST_YEAR <= value.astimezone(UTC).year <= LATEST_YEAR:
+        return f"must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR} in UTC"
+    return None
+
+
+def _in_range(value: datetime) -> datetime:
+    problem = moment_problem(value if value.tzinfo else value.replace(tzinfo=UTC))
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A time given as a query parameter (naive ones are read as UTC where the route allows them).
+QueryMoment = Annotated[datetime, AfterValidator(_in_range)]
+
+
+def _requires_text(field: Any) -> bool:
+    return any(getattr(m, "min_length", 0) for m in getattr(field, "metadata", ()))
+
+
+class EdgeChecked(Frozen):
+    """A model of what arrives from outside: every field obeys `edge_problem`."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _acceptable_at_the_edge(cls, value: Any, info: Any) -> Any:
+        field = cls.model_fields.get(info.field_name) if info.field_name else None
+        problem = edge_problem(value, _requires_text(field))
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class Disposition(StrEnum):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +12,7 @@ from pydantic import BaseModel
 from api.bootstrap import Services
 from api.deps import ActorDep, ServicesDep, require_units
 from api.errors import PROBLEM_RESPONSES
+from domain.values import QueryMoment
 from projections.audit import AuditProjection, iter_entries
 from projections.export import csv_lines, jsonl_lines
 from projections.queries import audit_filter, audit_head, audit_page
@@ -43,8 +43,8 @@ def audit_filters(
     case_id: CaseQ = None,
     unit: UnitQ = None,
     event_type: TypeQ = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: QueryMoment | None = None,
+    until: QueryMoment | None = None,
 ) -> dict[str, Any]:
     """The filters every audit query and export takes."""
     return {

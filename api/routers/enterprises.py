@@ -14,6 +14,7 @@ from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
 from domain.case import Case
 from domain.uscc import uscc_problem
+from domain.values import QueryMoment
 from projections.queries import enterprise, enterprises
 
 router = APIRouter(tags=["enterprises"], responses=PROBLEM_RESPONSES)
@@ -94,7 +95,7 @@ def get_enterprise(
     actor: ActorDep,
     services: ServicesDep,
     as_of: Annotated[
-        datetime | None,
+        QueryMoment | None,
         Query(description="time travel: the case as it stood then (from the event store)"),
     ] = None,
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, ServicesDep, require_units
 from api.errors import PROBLEM_RESPONSES
+from domain.values import QueryMoment
 from projections.queries import accountability, town_ledgers
 
 router = APIRouter(tags=["supervision"], responses=PROBLEM_RESPONSES)
@@ -20,7 +21,7 @@ OFFICE = "district-office"
 def get_accountability(
     actor: ActorDep,
     services: ServicesDep,
-    at: Annotated[datetime | None, Query(description="evaluate overdue at this time")] = None,
+    at: Annotated[QueryMoment | None, Query(description="evaluate overdue at this time")] = None,
 ) -> list[dict[str, Any]]:
     require_units(actor, OFFICE)
     now = at if at and at.tzinfo else datetime.now(tz=UTC)
