@@ -28,6 +28,7 @@ from domain.values import Utility
 from gateways.envelope import wrap_state
 from gateways.kafka_access import Kafka, access
 from gateways.orders import SIGNATURE_HEADER, OrderMessage, sign
+from gateways.relay_lock import relay_lock
 from gateways.topics import Topics, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,19 @@ POSITION_KEY = b"relay-position"
 ORDER_EVENTS = ("UtilityOrderIssued", "UtilityOrderCancelled")
 
 
+STANDBY_POLL_SECONDS = 1.0
+
+
 class RelayMismatchError(RuntimeError):
     """The topics already hold more than this event store: another store's topics."""
+
+
+class RelayStandby(Exception):
+    """Another relay is active on this event store; this one waits to take over."""
+
+
+class LockLost(Exception):
+    """The relay lock's connection died: another relay may already have taken over."""
 
 
 class EventRelay:
@@ -67,11 +79,20 @@ class EventRelay:
         self.poll_seconds = poll_seconds
         self.position = 0
         self._producer: KafkaProducer | None = None
+        self.lock = relay_lock(app.env, app.recorder)
+        self.standing_by = False
+        self.last_error: str | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     def connect(self) -> None:
-        """Creates topics, fences any previous relay, and reads the committed position."""
+        """Creates topics, fences any previous relay, and reads the committed position.
+        Raises RelayStandby while another relay holds this event store's relay lock."""
+        if not self.lock.try_acquire():
+            raise RelayStandby(
+                f"another relay is active on this event store ({self.lock.description}); "
+                "this one stands by and takes over when it stops"
+            )
         ensure_topics(self.bootstrap, self.topics.all())
         self._producer = KafkaProducer(
             **access(self.bootstrap).options(),
@@ -100,20 +121,29 @@ class EventRelay:
         if self._producer is not None:
             self._producer.close(timeout=5)
             self._producer = None
+        self.lock.release()
 
     def run(self, stop: threading.Event) -> None:
         """Relays until `stop` is set; a failed batch is retried on a fresh producer, after
-        re-reading the committed position (the commit may have succeeded before the error)."""
+        re-reading the committed position (the commit may have succeeded before the error).
+        While another relay is active on the same event store, this one stands by."""
         backoff = 0.5
         while not stop.is_set():
             try:
                 if self._producer is None:
                     self.connect()
+                    self.standing_by = False
                 if self.relay_batch() == 0:
                     stop.wait(self.poll_seconds)
                 backoff = 0.5
-            except (KafkaError, OSError) as exc:
+            except RelayStandby as exc:
+                if not self.standing_by:
+                    log.warning("%s", exc)
+                    self.standing_by = True
+                stop.wait(STANDBY_POLL_SECONDS)
+            except (KafkaError, OSError, LockLost) as exc:
                 FAILURES.inc()
+                self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("relay batch failed (%s); reconnecting in %.1f s", exc, backoff)
                 self._discard_producer()
                 stop.wait(backoff)
@@ -143,21 +173,33 @@ class EventRelay:
         )
         if not notifications:
             return 0
+        if not self.lock.still_held():
+            raise LockLost(f"the relay lock was lost ({self.lock.description})")
         producer = self._producer
-        # A failure inside the transaction propagates: the broker aborts the transaction
-        # when the next producer with this transactional id fences this one, and the
-        # caller resumes from the committed position.
         producer.begin_transaction()
         previous = self.position
-        for notification in notifications:
-            self._publish(producer, notification, previous)
-            previous = notification.id
-        last = notifications[-1].id
-        producer.send(
-            self.topics.relay_position.name,
-            key=POSITION_KEY,
-            value=orjson.dumps({"position": last}),
-        )
+        sent: list[Any] = []
+        try:
+            for notification in notifications:
+                sent += self._publish(producer, notification, previous)
+                previous = notification.id
+            last = notifications[-1].id
+            sent.append(
+                producer.send(
+                    self.topics.relay_position.name,
+                    key=POSITION_KEY,
+                    value=orjson.dumps({"position": last}),
+                )
+            )
+            # Every send must have been written before the commit: kafka-python can drop a
+            # failed batch, bump its epoch and go on, and committing then would publish the
+            # position without the events it covers (events lost for good).
+            producer.flush()
+            for future in sent:
+                future.get(timeout=0)
+        except BaseException:
+            self._abort(producer)
+            raise
         producer.commit_transaction()
         self.position = last
         PUBLISHED.set(last)
@@ -165,7 +207,17 @@ class EventRelay:
         RELAYED.inc(len(notifications))
         return len(notifications)
 
-    def _publish(self, producer: KafkaProducer, notification: Notification, previous: int) -> None:
+    @staticmethod
+    def _abort(producer: KafkaProducer) -> None:
+        try:
+            producer.abort_transaction()
+        except Exception:  # fenced or disconnected: the broker aborts it on its own
+            log.debug("aborting the relay's transaction raised", exc_info=True)
+
+    def _publish(
+        self, producer: KafkaProducer, notification: Notification, previous: int
+    ) -> list[Any]:
+        """Sends one event (and its utility order); returns the sends' futures."""
         state: dict[str, Any] = orjson.loads(notification.state)
         state = {
             "originator_id": str(notification.originator_id),
@@ -174,18 +226,21 @@ class EventRelay:
         }
         class_name = notification.topic.rpartition(":")[2]
         envelope = wrap_state(class_name, state, notification.id, previous)
-        producer.send(
-            self.topics.events.name,
-            key=envelope.key,
-            value=envelope.value,
-            headers=envelope.headers,
-        )
+        futures = [
+            producer.send(
+                self.topics.events.name,
+                key=envelope.key,
+                value=envelope.value,
+                headers=envelope.headers,
+            )
+        ]
         if class_name in ORDER_EVENTS:
-            self._publish_order(producer, class_name, state, notification.id)
+            futures.append(self._publish_order(producer, class_name, state, notification.id))
+        return futures
 
     def _publish_order(
         self, producer: KafkaProducer, class_name: str, state: dict[str, Any], position: int
-    ) -> None:
+    ) -> Any:
         case_id = UUID(state["originator_id"])
         if class_name == "UtilityOrderIssued":
             from domain.records import OrderRecord
@@ -197,7 +252,7 @@ class EventRelay:
             message = OrderMessage.cancelled(order, case_id, state["reason"], position)
         topic = self.topics.orders(Utility(order.utility))
         value = topic.serialize(message)
-        producer.send(
+        return producer.send(
             topic.name,
             key=str(case_id).encode(),
             value=value,
