@@ -5,9 +5,6 @@ refuses is never committed as a position without its events."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -24,20 +21,9 @@ from gateways.relay import EventRelay, read_committed_position
 from gateways.topics import Topics
 from tests.domain.scenario import TOWN, Scenario
 from tests.gateways.conftest import SIGNING_KEY
+from tests.gateways.test_relay_crashes import start_relay
 
 pytestmark = pytest.mark.kafka
-REPO = Path(__file__).resolve().parents[2]
-
-
-def start_relay(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "relay"],
-            cwd=REPO,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=out,
-        )
 
 
 def committed_events(bootstrap: str, topic: str) -> list[bytes]:
