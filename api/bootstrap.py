@@ -10,12 +10,14 @@ from api.keys import KeyStore
 from api.settings import Settings
 from domain.application import Clock, Liandong, utc_now
 from domain.units import UnitsRegistry, default_registry
+from gateways.receipts import ReceiptGateway
 from gateways.relay import EventRelay
 from gateways.topics import Topics
 from projections.audit import AuditProjection
 from projections.db import Database
 from projections.runner import Projection, ProjectionRunner, setup
 from projections.status import StatusProjection
+from projections.workers import Beacon
 
 
 @dataclass
@@ -55,6 +57,16 @@ class Services:
             transactional_id=self.settings.relay_transactional_id,
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
+            beacon=self.beacon("relay"),
+        )
+
+    def beacon(self, worker: str) -> Beacon:
+        """Where a worker of this deployment tells /health how it fares."""
+        return Beacon(self.settings.view_store, worker)
+
+    def receipt_gateway(self, group_id: str = "liandong-receipts") -> ReceiptGateway:
+        return ReceiptGateway(
+            self.app, self.settings.kafka(), self.topics, group_id, self.beacon("receipts")
         )
 
     def views(self) -> Database:
@@ -71,6 +83,7 @@ class Services:
             self.settings.kafka(),
             self.topics.events.name,
             feed_backlog=self.settings.projection_feed_backlog,
+            beacon=self.beacon(f"projection:{name}"),
         )
 
     def close(self) -> None:

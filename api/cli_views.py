@@ -56,17 +56,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _run(args: argparse.Namespace) -> int:
-    from api.cli import worker
+    from api.cli import run_threads, worker
 
     def run(services: Services, stop: threading.Event) -> None:
         runners = [services.projection_runner(name) for name in chosen(args.names)]
-        threads = [
-            threading.Thread(target=r.run, args=(stop,), name=r.projection.name) for r in runners
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_threads([(r.projection.name, r.run) for r in runners], stop)
 
     return worker(run)
 

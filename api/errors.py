@@ -173,6 +173,22 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         import logging
 
+        from projections.workers import describe, is_transient
+
+        if is_transient(exc):
+            # A store is down or full: nothing was recorded, and trying again later may work.
+            logging.getLogger("liandong.api").warning("store unavailable: %s", describe(exc))
+            return problem(
+                request,
+                503,
+                "store_unavailable",
+                "a database or the disk is unavailable (full, or not answering); nothing "
+                "was recorded; try again later"
+                if not wants_chinese(request)
+                else "数据库或磁盘暂不可用（已满或无响应），本次未记录任何内容，请稍后重试",
+                rule="stores available",
+                headers={"Retry-After": "5"},
+            )
         logging.getLogger("liandong.api").exception("unhandled error", exc_info=exc)
         return problem(
             request,
@@ -191,5 +207,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "conflicts with the case's state or another command (retry after reload)"),
         (413, "request body too large"),
         (422, "a field breaks its rule; nothing was recorded"),
+        (503, "a store is unavailable (down or full); nothing was recorded; retry later"),
     )
 }

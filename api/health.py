@@ -1,16 +1,25 @@
-"""Truthful health: a stopped broker or store shows as down within seconds, never as ok."""
+"""Truthful health: a stopped broker or store shows as down within seconds, never as ok.
+
+Checked now: the broker, the event store, the view store (by writing to it). Read from
+their heartbeats (projections.workers): every worker this deployment expects
+(LIANDONG_EXPECTED_WORKERS) and every other that has reported, with its state, lag,
+position and last error. One part down makes the whole `degraded` (503), naming it.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
 from api.bootstrap import Services
 from gateways.kafka_probe import broker_answers, secured_broker_answers
+from projections.db import utc_text
+from projections.workers import STALE_SECONDS, WorkerRow, worker_rows
 
 CHECK_TIMEOUT_SECONDS = 4.0
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
@@ -41,6 +50,33 @@ def _timed(name: str, probe: Callable[[], tuple[bool, str]]) -> Check:
     )
 
 
+PROBE_TABLE = "CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, probed_at TEXT)"
+
+
+def _timed_rows(services: Services) -> dict[str, WorkerRow]:
+    future = _pool.submit(worker_rows, services.db)
+    try:
+        return future.result(timeout=CHECK_TIMEOUT_SECONDS)
+    except Exception:  # the view store check reports why
+        return {}
+
+
+def _worker_check(worker: str, rows: dict[str, WorkerRow]) -> Check:
+    row = rows.get(worker)
+    if row is None:
+        return Check(status="down", detail="has never reported: is it running?", seconds=0)
+    facts = [f"{row.state}", f"heartbeat {row.beat_age_seconds:g} s ago"]
+    if row.lag is not None:
+        facts.append(f"lag {row.lag}")
+    if row.position is not None:
+        facts.append(f"position {row.position}")
+    if row.last_error and (row.state in ("retrying", "failed", "standby") or not row.alive):
+        facts.append(f"last error: {row.last_error}")
+    if row.state != "failed" and row.beat_age_seconds > STALE_SECONDS:
+        facts[0] = f"not running (last seen {row.state})"
+    return Check(status="up" if row.alive else "down", detail="; ".join(facts), seconds=0)
+
+
 def check_health(services: Services) -> Health:
     def kafka() -> tuple[bool, str]:
         kafka = services.settings.kafka()
@@ -52,7 +88,25 @@ def check_health(services: Services) -> Health:
         count = services.app.event_count()
         return True, f"{count} events recorded"
 
-    checks = {"kafka": _timed("kafka", kafka), "event_store": _timed("event store", event_store)}
+    def view_store() -> tuple[bool, str]:
+        # Written, not only read: a full disk or a read-only file system shows here.
+        with services.db.transaction() as tx:
+            tx.execute(PROBE_TABLE)
+            tx.execute(
+                "INSERT INTO health_probe (id, probed_at) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+                (utc_text(datetime.now(tz=UTC)),),
+            )
+        return True, "writable"
+
+    checks = {
+        "kafka": _timed("kafka", kafka),
+        "event_store": _timed("event store", event_store),
+        "view_store": _timed("view store", view_store),
+    }
+    rows = _timed_rows(services)
+    for worker in sorted(set(services.settings.expected_workers) | set(rows)):
+        checks[worker] = _worker_check(worker, rows)
     status: Literal["ok", "degraded"] = (
         "ok" if all(c.status == "up" for c in checks.values()) else "degraded"
     )

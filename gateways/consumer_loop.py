@@ -60,9 +60,12 @@ class ConsumerLoop:
     dead_letter_topic: str | None = None
     retry_seconds: float = 1.0
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, on_poll: Callable[[], None] | None = None) -> None:
         while not stop.is_set():
-            for records in self.consumer.poll(timeout_ms=300).values():
+            polled = self.consumer.poll(timeout_ms=300)
+            if on_poll is not None:
+                on_poll()
+            for records in polled.values():
                 for record in records:
                     if not self._process(record, stop):
                         break  # retry from this record on the next poll

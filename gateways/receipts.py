@@ -20,6 +20,7 @@ from gateways.consumer_loop import ConsumerLoop, Poison
 from gateways.kafka_access import Kafka, access
 from gateways.orders import Receipt
 from gateways.topics import Topics, ensure_topics
+from projections.workers import Beacon, supervise
 
 
 def receipt_command(receipt: Receipt) -> c.OrderCommand:
@@ -62,14 +63,25 @@ def apply_receipt(app: Liandong, receipt: Receipt) -> int:
 
 class ReceiptGateway:
     def __init__(
-        self, app: Liandong, bootstrap: Kafka, topics: Topics, group_id: str = "liandong-receipts"
+        self,
+        app: Liandong,
+        bootstrap: Kafka,
+        topics: Topics,
+        group_id: str = "liandong-receipts",
+        beacon: Beacon | None = None,
     ) -> None:
         self.app, self.bootstrap, self.topics, self.group_id = app, bootstrap, topics, group_id
+        self.beacon = beacon or Beacon(None, "receipts")
 
     def handle(self, record: ConsumerRecord) -> None:
         apply_receipt(self.app, self.topics.receipts.deserialize(record.value))
 
     def run(self, stop: threading.Event) -> None:
+        """Consumes until `stop`; a broker or store outage is waited out (projections.workers)."""
+        supervise(self.beacon, self._consume, stop)
+
+    def _consume(self, stop: threading.Event) -> None:
+        self.beacon.report("starting")
         ensure_topics(self.bootstrap, self.topics.all())
         consumer = KafkaConsumer(
             self.topics.receipts.name,
@@ -86,6 +98,8 @@ class ReceiptGateway:
             client_id=f"{self.group_id}-dead-letters",
         )
         try:
-            ConsumerLoop(consumer, self.handle, producer, self.topics.dead_letters.name).run(stop)
+            self.beacon.report("running")
+            loop = ConsumerLoop(consumer, self.handle, producer, self.topics.dead_letters.name)
+            loop.run(stop, on_poll=lambda: self.beacon.report("running"))
         finally:
             producer.close(timeout=5)

@@ -11,16 +11,17 @@ any previous instance, then the relay resumes from the last committed position.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Notification
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
 from domain.application import Liandong
@@ -30,14 +31,34 @@ from gateways.kafka_access import Kafka, access
 from gateways.orders import SIGNATURE_HEADER, OrderMessage, sign
 from gateways.relay_lock import relay_lock
 from gateways.topics import Topics, ensure_topics
+from projections.workers import Beacon, describe, is_transient
 
 log = logging.getLogger(__name__)
 
-STORED = Gauge("liandong_relay_stored_position", "newest event position in the event store")
-PUBLISHED = Gauge("liandong_relay_published_position", "newest position committed to Kafka")
-LAG = Gauge("liandong_relay_lag_events", "events stored but not yet committed to Kafka")
-RELAYED = Counter("liandong_relay_events_total", "events committed to Kafka by the relay")
-FAILURES = Counter("liandong_relay_failures_total", "relay batches that failed and were retried")
+
+@dataclass(frozen=True)
+class RelayMetrics:
+    """Registered only in a process that runs a relay: elsewhere (an API process whose
+    relay runs on its own) a lag of 0 would be a lie; /metrics there reads the relay's
+    heartbeat instead (api.routers.meta)."""
+
+    stored: Gauge
+    published: Gauge
+    lag: Gauge
+    relayed: Counter
+    failures: Counter
+
+
+@functools.cache
+def relay_metrics() -> RelayMetrics:
+    return RelayMetrics(
+        Gauge("liandong_relay_stored_position", "newest event position in the event store"),
+        Gauge("liandong_relay_published_position", "newest position committed to Kafka"),
+        Gauge("liandong_relay_lag_events", "events stored but not yet committed to Kafka"),
+        Counter("liandong_relay_events_total", "events committed to Kafka by the relay"),
+        Counter("liandong_relay_failures_total", "relay batches that failed and were retried"),
+    )
+
 
 POSITION_KEY = b"relay-position"
 ORDER_EVENTS = ("UtilityOrderIssued", "UtilityOrderCancelled")
@@ -69,6 +90,7 @@ class EventRelay:
         transactional_id: str = "liandong-relay",
         batch_size: int = 500,
         poll_seconds: float = 0.02,
+        beacon: Beacon | None = None,
     ) -> None:
         self.app = app
         self.bootstrap = bootstrap
@@ -80,6 +102,8 @@ class EventRelay:
         self.position = 0
         self._producer: KafkaProducer | None = None
         self.lock = relay_lock(app.env, app.recorder)
+        self.beacon = beacon or Beacon(None, "relay")
+        self.metrics = relay_metrics()
         self.standing_by = False
         self.last_error: str | None = None
 
@@ -114,7 +138,7 @@ class EventRelay:
                 "belong to another event store. Give each deployment its own "
                 "LIANDONG_TOPIC_PREFIX (and LIANDONG_RELAY_TRANSACTIONAL_ID)."
             )
-        PUBLISHED.set(self.position)
+        self.metrics.published.set(self.position)
         log.info("relay %s resumes after position %d", self.transactional_id, self.position)
 
     def close(self) -> None:
@@ -140,14 +164,22 @@ class EventRelay:
                 if not self.standing_by:
                     log.warning("%s", exc)
                     self.standing_by = True
+                self.beacon.report("standby", error=str(exc))
                 stop.wait(STANDBY_POLL_SECONDS)
-            except (KafkaError, OSError, LockLost) as exc:
-                FAILURES.inc()
-                self.last_error = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:
+                self.last_error = describe(exc)
+                if not (is_transient(exc) or isinstance(exc, LockLost)):
+                    # Another store's topics, a bug: retrying cannot help. Say so and stop.
+                    self.beacon.report("failed", position=self.position, error=self.last_error)
+                    self.close()
+                    raise
+                self.metrics.failures.inc()
+                self.beacon.report("retrying", position=self.position, error=self.last_error)
                 log.warning("relay batch failed (%s); reconnecting in %.1f s", exc, backoff)
                 self._discard_producer()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+        self.beacon.report("stopped", position=self.position)
         self.close()
 
     def _discard_producer(self) -> None:
@@ -164,8 +196,9 @@ class EventRelay:
         """Publishes the next batch of stored events in one transaction; returns its size."""
         assert self._producer is not None
         stored = self.app.recorder.max_notification_id() or 0
-        STORED.set(stored)
-        LAG.set(max(stored - self.position, 0))
+        self.metrics.stored.set(stored)
+        self.metrics.lag.set(max(stored - self.position, 0))
+        self.beacon.report("running", position=self.position, lag=max(stored - self.position, 0))
         if stored <= self.position:
             return 0
         notifications = self.app.recorder.select_notifications(
@@ -202,9 +235,9 @@ class EventRelay:
             raise
         producer.commit_transaction()
         self.position = last
-        PUBLISHED.set(last)
-        LAG.set(max(stored - last, 0))
-        RELAYED.inc(len(notifications))
+        self.metrics.published.set(last)
+        self.metrics.lag.set(max(stored - last, 0))
+        self.metrics.relayed.inc(len(notifications))
         return len(notifications)
 
     @staticmethod

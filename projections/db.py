@@ -6,6 +6,7 @@ together with its tracking record (the offsets it consumed).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
@@ -89,38 +90,50 @@ class Database:
         elif parts.scheme in ("postgresql", "postgres"):
             self.dialect = "postgres"
             query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-            schema = query.pop("schema", None)
-            dsn = parts._replace(query="").geturl()
-            import psycopg  # here: SQLite deployments (and feed processes) never load it
-
-            self._pg = psycopg.connect(dsn, autocommit=False, connect_timeout=5)
-            if schema:
-                self._pg.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-                self._pg.execute(f'SET search_path TO "{schema}"')
-                self._pg.commit()
+            self._schema = query.pop("schema", None)
+            self._dsn = parts._replace(query="").geturl()
+            self._pg = self._connect_pg()
         else:
             raise ValueError(f"unsupported view store {url!r}: use sqlite:/// or postgresql://")
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
+        """One transaction; a failure anywhere, the COMMIT included (a full disk fails
+        there), rolls it back and leaves the connection usable for the next one."""
         with self._lock:
             if self.dialect == "sqlite":
                 lite = self._sqlite.cursor()
                 lite.execute("BEGIN IMMEDIATE")
                 try:
                     yield Tx(lite, "sqlite")
+                    lite.execute("COMMIT")
                 except BaseException:
-                    lite.execute("ROLLBACK")
+                    if self._sqlite.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            lite.execute("ROLLBACK")
                     raise
-                lite.execute("COMMIT")
             else:
+                if self._pg.closed or self._pg.broken:
+                    self._pg = self._connect_pg()  # the server went away and came back
                 try:
                     with self._pg.cursor() as cursor:
                         yield Tx(cursor, "postgres")
+                    self._pg.commit()
                 except BaseException:
-                    self._pg.rollback()
+                    if not self._pg.closed:
+                        with contextlib.suppress(Exception):
+                            self._pg.rollback()
                     raise
-                self._pg.commit()
+
+    def _connect_pg(self) -> Any:
+        import psycopg  # here: SQLite deployments (and feed processes) never load it
+
+        conn = psycopg.connect(self._dsn, autocommit=False, connect_timeout=5)
+        if self._schema:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
+            conn.execute(f'SET search_path TO "{self._schema}"')
+            conn.commit()
+        return conn
 
     def lock(self, tx: Tx, name: str) -> None:
         """Serializes writers of one projection: SQLite's BEGIN IMMEDIATE already holds the

@@ -6,6 +6,7 @@ source of truth for positions; the group's committed offsets only show lag.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -27,6 +28,7 @@ from projections.feed import (
     event_class_name,
     header_values,
 )
+from projections.workers import Beacon, describe, is_transient, supervise
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,21 @@ class EventRecord(NamedTuple):
         return cls(
             name, orjson.loads(value), int(sequence), int(previous), value, partition, offset
         )
+
+
+class EventNotApplicable(Exception):
+    """A projection cannot apply an event: retrying will not help, so the runner stops
+    and says which event and why (it never skips it silently)."""
+
+
+class _RolledBack(Exception):
+    pass
+
+
+class _CannotApply(Exception):
+    def __init__(self, reason: Exception) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
 
 
 class Projection(Protocol):
@@ -124,8 +141,11 @@ class ProjectionRunner:
         topic: str,
         group_id: str | None = None,
         feed_backlog: int = DEFAULT_BACKLOG,
+        beacon: Beacon | None = None,
     ) -> None:
         self.projection, self.db, self.bootstrap, self.topic = projection, db, bootstrap, topic
+        # Where the runner tells /health how it fares (a row in the view store).
+        self.beacon = beacon or Beacon(None, f"projection:{projection.name}")
         # From this many records behind, a catch-up reads through a feed process.
         self.feed_backlog = feed_backlog
         self.group_id = group_id or f"liandong-projection-{projection.name}"
@@ -160,10 +180,24 @@ class ProjectionRunner:
         swapped in), the offset the database now holds; those records were not applied
         and must be read again from there."""
         reseek: dict[int, int] = {}
+        fresh: list[EventRecord] = []
+        try:
+            stored = self._apply_batch(batch, reseek, fresh)
+        except _CannotApply as failed:  # located now that the transaction has rolled back
+            raise self._not_applicable(fresh, failed.reason) from failed.reason
+        for partition in batch:
+            self._expected[partition] = reseek.get(partition, stored.get(partition, 0))
+        return reseek
+
+    def _apply_batch(
+        self,
+        batch: dict[int, list[EventRecord]],
+        reseek: dict[int, int],
+        fresh: list[EventRecord],
+    ) -> dict[int, int]:
         with self.db.transaction() as tx:
             self.db.lock(tx, self.projection.name)
             stored = stored_offsets(tx, self.projection.name, self.topic)
-            fresh: list[EventRecord] = []
             for partition, records in batch.items():
                 next_offset = stored.get(partition, 0)
                 if next_offset != self._expected.get(partition, next_offset):
@@ -172,7 +206,12 @@ class ProjectionRunner:
                 # Records before the stored offset were applied already: a replay changes
                 # nothing. (Records the projection holds back lie after it.)
                 fresh += [r for r in records if r.offset >= next_offset]
-            stored.update(self.projection.apply_all(tx, fresh))
+            try:
+                stored.update(self.projection.apply_all(tx, fresh))
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                raise _CannotApply(exc) from exc
             for partition in batch:
                 if partition in reseek or partition not in stored:
                     continue
@@ -182,9 +221,30 @@ class ProjectionRunner:
                     "partition_no) DO UPDATE SET next_offset = excluded.next_offset",
                     (self.projection.name, self.topic, partition, stored[partition]),
                 )
-        for partition in batch:
-            self._expected[partition] = reseek.get(partition, stored.get(partition, 0))
-        return reseek
+        return stored
+
+    def _not_applicable(self, records: list[EventRecord], exc: Exception) -> EventNotApplicable:
+        """Finds which record of a failed batch cannot be applied (each tried alone, in a
+        transaction rolled back afterwards) and names it."""
+        culprit, reason = (records[0] if records else None), exc
+        with contextlib.suppress(_RolledBack), self.db.transaction() as tx:
+            for record in records:
+                try:
+                    self.projection.apply_all(tx, [record])
+                except Exception as single:
+                    culprit, reason = record, single
+                    break
+            raise _RolledBack
+        self.projection.forget()
+        where = (
+            f"event at position {culprit.position} ({culprit.type}, partition "
+            f"{culprit.partition} offset {culprit.offset})"
+            if culprit
+            else "a batch"
+        )
+        return EventNotApplicable(
+            f"{self.projection.name} cannot apply the {where}: {describe(reason)}"
+        )
 
     def _step(self, consumer: KafkaConsumer, timeout_ms: int = 300) -> int:
         """Polls once and applies what came, in one transaction with its offsets."""
@@ -199,6 +259,12 @@ class ProjectionRunner:
         return sum(len(records) for records in batch.values())
 
     def run(self, stop: threading.Event) -> None:
+        """Follows the topic live until `stop`, through the one error policy of
+        projections.workers: an unavailable broker or database is waited out with backoff,
+        an event that cannot be applied stops the runner (WorkerFailed) with its position."""
+        supervise(self.beacon, self._follow, stop)
+
+    def _follow(self, stop: threading.Event) -> None:
         """Follows the topic live until `stop`.
 
         Partitions are assigned to this runner directly rather than through group
@@ -210,6 +276,7 @@ class ProjectionRunner:
         A large backlog, at the start or after a burst (a bulk import, a relay back from
         an outage), is read through a feed process by catch_up; then the live loop goes
         on from the tracking record."""
+        self.beacon.report("starting")
         self._catch_up_live(stop)
         consumer = self._consumer(group=True)
         partitions = self._partitions(consumer)
@@ -217,7 +284,9 @@ class ProjectionRunner:
         self._seek_to_stored(consumer, partitions)
         try:
             while not stop.is_set():
-                if self._step(consumer):
+                applied = self._step(consumer)
+                self.beacon.report("running", lag=self._behind(consumer))
+                if applied:
                     self._commit_group_offsets(consumer)
                     if (
                         self._behind(consumer) >= max(self.feed_backlog, 1)

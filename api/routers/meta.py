@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from api.deps import ServicesDep
 from gateways.asyncapi import document
+from projections.workers import worker_rows
 
 router = APIRouter(tags=["meta"])
 
@@ -19,11 +20,28 @@ def asyncapi(services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/metrics", summary="Prometheus metrics (relay lag among them)", response_class=Response
+    "/metrics",
+    summary="Prometheus metrics (every worker's lag among them)",
+    response_class=Response,
 )
 def metrics(services: ServicesDep) -> Response:
-    from gateways.relay import STORED
-
-    # The stored position is read now, so lag shows even when no relay runs in this process.
-    STORED.set(services.app.event_count())
+    # Each worker's lag as the worker itself last reported it (the relay: its committed
+    # position against the store), with the report's age, wherever that worker runs.
+    WORKER_LAG.clear()
+    WORKER_AGE.clear()
+    WORKER_UP.clear()
+    for row in worker_rows(services.db).values():
+        if row.lag is not None:
+            WORKER_LAG.labels(row.worker).set(row.lag)
+        WORKER_AGE.labels(row.worker).set(row.beat_age_seconds)
+        WORKER_UP.labels(row.worker).set(1 if row.alive else 0)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+WORKER_LAG = Gauge(
+    "liandong_worker_lag", "records or events a worker last reported behind", ["worker"]
+)
+WORKER_AGE = Gauge(
+    "liandong_worker_heartbeat_age_seconds", "age of a worker's last report", ["worker"]
+)
+WORKER_UP = Gauge("liandong_worker_up", "1 when a worker reports running recently", ["worker"])

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.bootstrap import Services, bootstrap
 from api.settings import Settings
-from gateways.receipts import ReceiptGateway
 from gateways.topics import ensure_topics
 
 
@@ -84,12 +83,7 @@ def system(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path: Path)
         services, stop = api.services, threading.Event()
         workers = [
             services.relay().run,
-            ReceiptGateway(
-                services.app,
-                kafka_bootstrap,
-                services.topics,
-                group_id=f"receipts-{settings.topic_prefix}",
-            ).run,
+            services.receipt_gateway(group_id=f"receipts-{settings.topic_prefix}").run,
             services.projection_runner("status").run,
             services.projection_runner("audit").run,
         ]

@@ -81,9 +81,16 @@ def test_relay_and_projections_work_through_the_authenticated_listener(
 
 
 def test_health_probes_the_authenticated_listener_and_sees_it_stop(
-    secured: PrivateBroker,
+    secured: PrivateBroker, tmp_path: Path
 ) -> None:
-    settings = sasl_settings().model_copy(update={"event_store": "memory://"})
+    # No workers run here: /health checks the broker and the stores only.
+    settings = sasl_settings().model_copy(
+        update={
+            "event_store": "memory://",
+            "view_store": f"sqlite:///{tmp_path / 'views.sqlite'}",
+            "expected_workers": [],
+        }
+    )
     with TestClient(create_app(bootstrap(settings))) as client:
         up = client.get("/health")
         assert up.status_code == 200, up.text

@@ -67,8 +67,15 @@ def test_stop_then_start_keeps_topics_and_messages(own_broker: Path) -> None:
     assert got == values
 
 
-def test_health_shows_a_stopped_broker_as_down_within_ten_seconds(own_broker: Path) -> None:
-    settings = Settings(kafka_bootstrap=f"127.0.0.1:{PORT}", event_store="memory://")
+def test_health_shows_a_stopped_broker_as_down_within_ten_seconds(
+    own_broker: Path, tmp_path: Path
+) -> None:
+    settings = Settings(  # no workers run here: /health checks the broker and the stores
+        kafka_bootstrap=f"127.0.0.1:{PORT}",
+        event_store="memory://",
+        view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
+        expected_workers=[],
+    )
     with TestClient(create_app(bootstrap(settings))) as client:
         up = client.get("/health")
         assert up.status_code == 200, up.text
