@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.utils import get_topic
 
 from domain.actions import Action
 from domain.case import Case, check_uscc
@@ -41,6 +42,7 @@ from domain.events import CaseEvent
 from domain.indexes import UsccIndex, uscc_index_id
 from domain.patrol import Patrol
 from domain.records import EnterpriseDetails
+from domain.requests import RequestHandled, RequestRecord, request_record_id
 from domain.transcoding import OrjsonTranscoder, PydanticMapper
 from domain.units import UnitsRegistry, default_registry
 from domain.values import Actor
@@ -59,6 +61,16 @@ def project(aggregate: Any, events: Iterable[Any]) -> Any:
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    """An idempotency key a request carried: the command's events and the request's record
+    (domain.requests) are saved in one transaction."""
+
+    key: str
+    fingerprint: str
+    status: int
 
 
 @dataclass(frozen=True)
@@ -99,14 +111,18 @@ class Liandong(Application[UUID]):
 
     # ------------------------------------------------------------ commands
 
-    def handle(self, actor: Actor, command: Command) -> CommandResult:
-        """Authorizes and executes one command; a refused command records nothing."""
+    def handle(
+        self, actor: Actor, command: Command, request: RequestKey | None = None
+    ) -> CommandResult:
+        """Authorizes and executes one command; a refused command records nothing. With a
+        request key, the request's record is saved with the command's events (raises
+        ConcurrencyConflict if that request was carried out already)."""
         action = command.action_for()
         self.units.require(actor.unit, action)
         if isinstance(command, ListEnterprise):
-            return self.list_enterprise(actor, command)
+            return self.list_enterprise(actor, command, request)
         if isinstance(command, RecordPatrol):
-            return self.record_patrol(actor, command)
+            return self.record_patrol(actor, command, request)
         assert isinstance(command, (CaseCommand, OrderCommand))
         self._check_named_units(command)
         case = self.get_case(command.case_id)
@@ -117,9 +133,11 @@ class Liandong(Application[UUID]):
             arguments["original"] = self._event_at(case.id, command.corrects_version)
             del arguments["corrects_version"]
         created = getattr(case, command.method)(actor, now, **arguments)
-        return self._save(case, created=self._describe(created))
+        return self._save(case, created=self._describe(created), request=(actor, request))
 
-    def list_enterprise(self, actor: Actor, command: ListEnterprise) -> CommandResult:
+    def list_enterprise(
+        self, actor: Actor, command: ListEnterprise, request: RequestKey | None = None
+    ) -> CommandResult:
         self.units.require(actor.unit, Action.LIST_ENTERPRISE)
         if command.town not in self.units.territories():
             raise InvalidInput(
@@ -147,13 +165,17 @@ class Liandong(Application[UUID]):
         )
         index = UsccIndex.register(command.uscc, case.id, actor, now) if command.uscc else None
         try:
-            return self._save(case, index, created={"case_id": str(case.id)})
+            return self._save(
+                case, index, created={"case_id": str(case.id)}, request=(actor, request)
+            )
         except ConcurrencyConflict:
             if command.uscc:
                 self._refuse_duplicate(command.uscc)
             raise
 
-    def record_patrol(self, actor: Actor, command: RecordPatrol) -> CommandResult:
+    def record_patrol(
+        self, actor: Actor, command: RecordPatrol, request: RequestKey | None = None
+    ) -> CommandResult:
         self.units.require(actor.unit, Action.RECORD_PATROL)
         self.units.require_territory(actor.unit, command.town)
         patrol = Patrol.record(
@@ -166,7 +188,7 @@ class Liandong(Application[UUID]):
             findings=command.findings,
             evidence=command.evidence,
         )
-        return self._save(patrol, created={"patrol_id": str(patrol.id)})
+        return self._save(patrol, created={"patrol_id": str(patrol.id)}, request=(actor, request))
 
     # ------------------------------------------------------------ queries
 
@@ -223,9 +245,54 @@ class Liandong(Application[UUID]):
 
     # ------------------------------------------------------------ helpers
 
-    def _save(self, *aggregates: Any, created: dict[str, Any] | None = None) -> CommandResult:
+    def find_request(self, unit: str, key: str) -> RequestHandled | None:
+        """The record of a request carried out with this key, if it was."""
+        try:
+            record: Any = self.repository.get(request_record_id(unit, key), projector_func=project)
+        except AggregateNotFoundError:
+            return None
+        return cast(RequestRecord, record).handled
+
+    def request_position(self, handled: RequestHandled, page: int = 10_000) -> int:
+        """The log position of a request's record (its command's events lie just before
+        it). Read by topic from the log: only needed when a process died before it could
+        answer the request, so this rare path may take its time."""
+        topic = get_topic(RequestHandled)
+        start: int | None = 1
+        while True:
+            found = self.recorder.select_notifications(start, page, topics=[topic])
+            for notification in found:
+                if notification.originator_id == handled.originator_id:
+                    return int(notification.id)
+            if len(found) < page:
+                return 0
+            start = found[-1].id + 1
+
+    def _save(
+        self,
+        *aggregates: Any,
+        created: dict[str, Any] | None = None,
+        request: tuple[Actor, RequestKey | None] | None = None,
+    ) -> CommandResult:
         # Application.save() checks runtime Protocols per object, which on Python 3.11
         # costs as much as the domain logic; our aggregates are known, so collect directly.
+        head = aggregates[0]
+        actor, key = request if request is not None else (None, None)
+        if actor is not None and key is not None:
+            aggregates = (
+                *aggregates,
+                RequestRecord.record(
+                    actor,
+                    max(self.clock(), head.modified_on),
+                    key=key.key,
+                    fingerprint=key.fingerprint,
+                    status=key.status,
+                    aggregate_id=head.id,
+                    version=head.version,
+                    events=sum(len(a.pending_events) for a in aggregates if a is not None),
+                    created=created or {},
+                ),
+            )
         processing = ProcessingEvent[UUID]()
         for aggregate in aggregates:
             if aggregate is not None:
@@ -246,12 +313,12 @@ class Liandong(Application[UUID]):
                 message_zh="案件已被其他操作修改，请刷新后重试",
             ) from exc
         self._notify(recordings)
-        head = aggregates[0]
+        own = [r for r in recordings if not isinstance(r.domain_event, RequestHandled)]
         return CommandResult(
             aggregate_id=head.id,
             version=head.version,
             position=max((r.notification.id for r in recordings), default=0),
-            events=len(recordings),
+            events=len(own),
             created=created or {},
         )
 
@@ -320,4 +387,4 @@ class Liandong(Application[UUID]):
         )
 
 
-__all__ = ["Clock", "CommandResult", "Liandong", "PermissionDenied", "utc_now"]
+__all__ = ["Clock", "CommandResult", "Liandong", "PermissionDenied", "RequestKey", "utc_now"]

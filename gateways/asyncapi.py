@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 from domain.events import all_case_events
 from domain.indexes import UsccRegistered
 from domain.patrol import PatrolRecorded
+from domain.requests import RequestHandled
 from domain.values import Utility
 from gateways.envelope import SOURCE, event_type
 from gateways.kafka_access import Kafka, KafkaAccess, access
@@ -85,7 +86,12 @@ def _server(kafka: KafkaAccess) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def document(topics: Topics, kafka: Kafka = "127.0.0.1:9092") -> dict[str, Any]:
-    events: list[type[BaseModel]] = [*all_case_events(), PatrolRecorded, UsccRegistered]
+    events: list[type[BaseModel]] = [
+        *all_case_events(),
+        PatrolRecorded,
+        UsccRegistered,
+        RequestHandled,
+    ]
     refs, schemas = _schemas([*events, OrderMessage, Receipt])
     messages = {
         cls.__name__: _message(

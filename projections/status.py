@@ -64,7 +64,7 @@ STATE_AFTER = {
     "CaseReopened": "reopened",
 }
 # Events of the store that are not about a case (the USCC index, patrols).
-NOT_CASE_EVENTS = frozenset({"UsccRegistered", "PatrolRecorded"})
+NOT_CASE_EVENTS = frozenset({"UsccRegistered", "PatrolRecorded", "RequestHandled"})
 SUPPLY_AFTER = {"cut": "cut", "limit": "limited", "restore": "on"}
 
 

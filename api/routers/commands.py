@@ -15,7 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES
+from api.idempotency import Stored
 from domain import commands as c
+from domain.application import RequestKey
+from domain.errors import ConcurrencyConflict
 from domain.values import Actor
 from projections.queries import wait_for_case
 
@@ -73,14 +76,25 @@ def execute(
     fingerprint = services.idempotency.fingerprint(
         request.method, request.url.path, command.model_dump_json().encode()
     )
+    request_key = RequestKey(key, fingerprint, status) if key else None
     if key:
-        stored = services.idempotency.begin(actor.unit, key, fingerprint)
+        stored = services.idempotency.begin(
+            actor.unit, key, fingerprint, recover=lambda: recorded(services, actor.unit, key)
+        )
         if stored is not None:
-            response.status_code = stored.status
-            response.headers["Idempotent-Replay"] = "true"
-            return stored.body
+            return replay(response, stored)
     try:
-        result = services.app.handle(actor, command)
+        result = services.app.handle(actor, command, request_key)
+    except ConcurrencyConflict:
+        # The same request may have been carried out meanwhile by another worker that
+        # took over a stale claim: then its result is the answer.
+        found = recorded(services, actor.unit, key) if key else None
+        if key and found is not None and found.fingerprint == fingerprint:
+            services.idempotency.finish(actor.unit, key, found.status, found.body)
+            return replay(response, found)
+        if key:
+            services.idempotency.forget(actor.unit, key)
+        raise
     except BaseException:
         if key:
             services.idempotency.forget(actor.unit, key)
@@ -98,6 +112,28 @@ def execute(
     if key:
         services.idempotency.finish(actor.unit, key, status, body.model_dump(mode="json"))
     return body
+
+
+def replay(response: Response, stored: Stored) -> Any:
+    response.status_code = stored.status
+    response.headers["Idempotent-Replay"] = "true"
+    return stored.body
+
+
+def recorded(services: Any, unit: str, key: str) -> Stored | None:
+    """The result of a keyed request as the event store recorded it, if it was carried out
+    (its events and its record were saved in one transaction)."""
+    handled = services.app.find_request(unit, key)
+    if handled is None:
+        return None
+    body = CommandResponse(
+        aggregate_id=handled.aggregate_id,
+        version=handled.version,
+        position=services.app.request_position(handled),
+        events=handled.events,
+        created=handled.created,
+    )
+    return Stored(handled.status, body.model_dump(mode="json"), handled.fingerprint)
 
 
 def _register(
