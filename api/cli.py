@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli_views import add_commands as add_view_commands
@@ -41,9 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers:
         # One process for a local setup; production runs `liandong relay`,
         # `liandong receipts` and `liandong projections run` as processes of their own.
-        from gateways.receipts import ReceiptGateway
-
-        receipts = ReceiptGateway(services.app, settings.kafka(), services.topics)
+        receipts = services.receipt_gateway()
         targets = [("relay", services.relay().run), ("receipts", receipts.run)]
         targets += [(name, services.projection_runner(name).run) for name in ("status", "audit")]
         for name, target in targets:
@@ -69,7 +66,8 @@ DEMO_KEY_UNITS = ("district-office", "town:degan", "economy", "ecology", "market
 
 def demo_keys(services: Services) -> None:
     """Issues demo keys once (for a local try-out) and says where they are."""
-    path = Path(services.settings.view_store.removeprefix("sqlite:///")).parent / "demo-keys.txt"
+    path = services.settings.data_dir / "demo-keys.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
     if services.keys.list():
         print(f"API keys: already issued (demo keys, if any, in {path})", flush=True)
         return
@@ -92,7 +90,8 @@ def _demo(_: argparse.Namespace) -> int:
 
 
 def worker(run: Callable[[Services, threading.Event], None]) -> int:
-    """Runs one background worker until SIGTERM or SIGINT."""
+    """Runs one background worker until SIGTERM or SIGINT. A worker that stops on an error
+    it cannot mend exits 1, saying why (a supervisor restarts it; /health shows it)."""
     from api.bootstrap import bootstrap
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -102,9 +101,35 @@ def worker(run: Callable[[Services, threading.Event], None]) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         run(services, stop)
+    except Exception as exc:
+        print(f"liandong: stopped on an error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     finally:
         services.close()
     return 0
+
+
+def run_threads(
+    targets: list[tuple[str, Callable[[threading.Event], None]]], stop: threading.Event
+) -> None:
+    """Runs workers side by side; when one fails the others are stopped and the failure
+    is raised, so the process exits non-zero instead of living on with a dead thread."""
+    failures: list[BaseException] = []
+
+    def guarded(target: Callable[[threading.Event], None]) -> None:
+        try:
+            target(stop)
+        except BaseException as exc:
+            failures.append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=guarded, args=(t,), name=n) for n, t in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 def _relay(args: argparse.Namespace) -> int:
@@ -120,9 +145,7 @@ def _relay(args: argparse.Namespace) -> int:
 
 def _receipts(_: argparse.Namespace) -> int:
     def run(services: Services, stop: threading.Event) -> None:
-        from gateways.receipts import ReceiptGateway
-
-        ReceiptGateway(services.app, services.settings.kafka(), services.topics).run(stop)
+        services.receipt_gateway().run(stop)
 
     return worker(run)
 

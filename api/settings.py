@@ -1,7 +1,8 @@
 """One typed settings object for every process (environment prefix LIANDONG_).
 
-The defaults are the embedded setup: SQLite files under .data/ and the local
-broker that infra/kafka/kafka.sh runs.
+The defaults are the embedded setup: SQLite files in the data directory (`data_dir`,
+default `./.data` under the working directory, never under the installed package) and
+the local broker that infra/kafka/kafka.sh runs.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
 from projections.feed import DEFAULT_BACKLOG
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -35,13 +34,19 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: str | None = Field(
         default=None, description="CA certificate of the brokers (with SSL or SASL_SSL)"
     )
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="where the embedded stores and the demo keys live (relative: to the "
+        "working directory)",
+    )
     event_store: str = Field(
-        default=f"sqlite:///{REPO_ROOT / '.data' / 'liandong-events.sqlite'}",
-        description="sqlite:///PATH, postgresql://USER:PASS@HOST:PORT/DB[?schema=S] or memory://",
+        default="",
+        description="sqlite:///PATH, postgresql://USER:PASS@HOST:PORT/DB[?schema=S] or "
+        "memory:// (default: SQLite in data_dir)",
     )
     view_store: str = Field(
-        default=f"sqlite:///{REPO_ROOT / '.data' / 'liandong-views.sqlite'}",
-        description="database of the read models (same URL forms as event_store)",
+        default="",
+        description="database of the read models, same URL forms (default: SQLite in data_dir)",
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -62,6 +67,10 @@ class Settings(BaseSettings):
         description="a projection this many records behind reads its backlog through a "
         "feed process (projections.feed), using a second core",
     )
+    expected_workers: list[str] = Field(
+        default_factory=lambda: ["relay", "receipts", "projection:status", "projection:audit"],
+        description="workers /health expects to be running (each reports a heartbeat)",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="request size limit")
     request_read_timeout_seconds: float = Field(
         default=10.0,
@@ -74,9 +83,14 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _kafka_access_is_complete(self) -> Settings:
+    def _complete(self) -> Settings:
         # At start, naming the settings, rather than at the first Kafka client.
         self.kafka()
+        root = self.data_dir.resolve()
+        if not self.event_store:
+            self.event_store = f"sqlite:///{root / 'liandong-events.sqlite'}"
+        if not self.view_store:
+            self.view_store = f"sqlite:///{root / 'liandong-views.sqlite'}"
         return self
 
     def kafka(self) -> KafkaAccess:

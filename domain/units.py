@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +22,9 @@ from domain.values import Utility
 
 UnitKind = Literal["office", "department", "utility", "town", "subdistrict", "platform"]
 TERRITORIAL_KINDS = frozenset({"town", "subdistrict", "platform"})
-DEFAULT_UNITS_FILE = Path(__file__).parent / "data" / "units.json"
+# The registry shipped with the package, read as package data (importlib.resources), so it
+# is found wherever the package is installed; the district office's own copy is a setting.
+DEFAULT_UNITS = resources.files("domain") / "data" / "units.json"
 
 # Which unit requests which utility's orders (三: economy→power; 五: housing→water;
 # 十五: the town→gas), and which action that is.
@@ -55,7 +59,7 @@ class UnitsRegistry:
                 raise ValueError(f"unit {unit.id} has unknown role {unit.role!r}")
 
     @classmethod
-    def from_file(cls, path: Path = DEFAULT_UNITS_FILE) -> UnitsRegistry:
+    def from_file(cls, path: Path | Traversable = DEFAULT_UNITS) -> UnitsRegistry:
         raw = json.loads(path.read_text(encoding="utf-8"))
         roles = {name: frozenset(Action(a) for a in acts) for name, acts in raw["roles"].items()}
         return cls((Unit.model_validate(u) for u in raw["units"]), roles)

@@ -7,6 +7,7 @@ is the same before and after.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -22,7 +23,15 @@ from domain.errors import (
     RuleViolation,
 )
 from domain.events import AcceptanceRequested, EnterpriseListed, Reclassified, RecordCorrected
-from domain.values import CaseState, Evidence, ProblemKind, SupplyState, Utility
+from domain.values import (
+    CaseState,
+    Evidence,
+    LegalBasis,
+    OrderKind,
+    ProblemKind,
+    SupplyState,
+    Utility,
+)
 from tests.domain.scenario import OTHER_TOWN, TOWN, Scenario, evidence, uscc
 
 
@@ -226,7 +235,12 @@ class TestRule2Uscc:
 class TestRule3Classification:
     def test_a_classification_needs_a_reason(self, s: Scenario) -> None:
         case_id = s.list()
-        blank = {"case_id": case_id, "disposition": "close", "reason": "   ", "deadline": s.days(9)}
+        blank: dict[str, Any] = {
+            "case_id": case_id,
+            "disposition": "close",
+            "reason": "   ",
+            "deadline": s.days(9),
+        }
         # The aggregate refuses a blank reason itself, not only the command model at the edge.
         refused(s, "economy", c.Classify.model_construct(**blank), InvalidInput, "reason")
         for reason in ("", "   ", "\u200b"):
@@ -340,8 +354,8 @@ class TestRule4UtilityOrdersNeedALegalBasis:
             c.RequestUtilityOrder.model_construct(  # past the edge: the aggregate's own rule
                 case_id=case_id,
                 utility=Utility.POWER,
-                kind="cut",
-                grounds="close_classification",
+                kind=OrderKind.CUT,
+                grounds=LegalBasis.CLOSE_CLASSIFICATION,
                 document_number="  ",
                 deadline=s.days(5),
                 legal_basis="",

@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from api.settings import store_env
 from domain.application import Liandong
+from gateways.kafka_access import Kafka, access
 from gateways.relay import EventRelay
 from gateways.topics import Topics
 from tests.domain.scenario import FrozenClock, Scenario
@@ -35,11 +37,30 @@ class Relayed:
 
 
 def wait_until_published(relay: EventRelay, app: Liandong, timeout_s: float = 60) -> None:
-    """Waits until the relay has committed every stored event to Kafka."""
+    """Waits until the relay has committed every stored event to Kafka, and the broker has
+    written the commit markers on every partition: commit_transaction returns once the
+    coordinator has logged the commit, a moment before read_committed consumers see the
+    last transaction, so a catch-up "to the end" could otherwise stop short of it."""
     deadline = time.monotonic() + timeout_s
     while relay.position < app.event_count():
         assert time.monotonic() < deadline, "the relay did not catch up"
         time.sleep(0.05)
+    while not transactions_settled(relay.bootstrap, relay.topics.events.name):
+        assert time.monotonic() < deadline, "the last transaction's markers did not land"
+        time.sleep(0.05)
+
+
+def transactions_settled(bootstrap: Kafka, topic: str) -> bool:
+    """No transaction is open on `topic`: its last stable offsets equal its high watermarks."""
+    ends = []
+    for isolation in ("read_committed", "read_uncommitted"):
+        consumer = KafkaConsumer(**access(bootstrap).options(), isolation_level=isolation)
+        try:
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+            ends.append(consumer.end_offsets(partitions))
+        finally:
+            consumer.close()
+    return bool(ends[0] == ends[1])
 
 
 @pytest.fixture

@@ -177,13 +177,15 @@ def test_a_live_runner_far_behind_after_a_burst_reads_it_through_a_feed(
     db = Database(f"sqlite:///{tmp_path / 'views.sqlite'}")
     audit = AuditProjection()
     stop = threading.Event()
-    live = threading.Thread(
-        target=runner(audit, db, kafka_bootstrap, burst, 2_000).run, args=(stop,)
-    )
+    following = runner(audit, db, kafka_bootstrap, burst, 2_000)
+    live = threading.Thread(target=following.run, args=(stop,))
     live.start()
     feeds_seen = 0
     try:
-        time.sleep(1)  # the runner finds the topic empty and follows it
+        deadline = time.monotonic() + 120
+        while following.beacon.state != "running":  # it found the topic empty and follows it
+            assert time.monotonic() < deadline, "the runner did not start following"
+            time.sleep(0.05)
         # A relay back from an outage: the whole backlog becomes visible at once.
         producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=burst.prefix)
         producer.init_transactions()

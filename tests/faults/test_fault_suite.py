@@ -1,0 +1,321 @@
+"""The fault suite (marker `faults`): while clients send commands over HTTP and a utility
+reports receipts over Kafka, each scenario kills parts of the running system at random
+instants and starts them again, as a tired operator or a crashing machine would. Then:
+
+- every acknowledged command is stored once (keyed retries never record twice),
+- every stored event is published once (read_committed, to the topic's end),
+- every event is projected once (the status view has each case once, the audit trail
+  each event once) and the views equal a clean rebuild,
+- every receipt is applied once.
+
+Each scenario prints: sent, acknowledged, stored, published, projected, lost, duplicated.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from api.keys import KeyStore
+from api.settings import store_env
+from domain.application import Liandong
+from domain.uscc import with_check_character
+from gateways.relay import read_committed_position
+from gateways.topics import Topics, ensure_topics
+from projections.audit import AuditProjection
+from projections.db import Database
+from projections.runner import ProjectionRunner
+from projections.status import StatusProjection
+from tests.faults.system import System, wait_until
+from tests.gateways.test_two_relays import committed_events
+from tests.infra_fixtures import REPO, TEST_KAFKA_PORT, run_script
+
+pytestmark = [pytest.mark.kafka, pytest.mark.faults]
+TOWN = "town:degan"
+TRAFFIC_SECONDS = 20
+CLIENTS = 3
+
+
+@dataclass
+class Tally:
+    sent: int = 0  # requests sent, retries included
+    acknowledged: int = 0  # commands answered 2xx (first time or replayed)
+    items: int = 0  # enterprises whose whole chain (list, classify, order, receipt) was done
+    receipts: int = 0
+    names: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, **deltas: int) -> None:
+        with self.lock:
+            for name, delta in deltas.items():
+                setattr(self, name, getattr(self, name) + delta)
+
+
+class Client:
+    """A unit's clerk who retries every command with the same Idempotency-Key until it is
+    acknowledged, whatever the API answers meanwhile (connection refused, 409, 503)."""
+
+    def __init__(self, system: System, keys: dict[str, str], tally: Tally, serial: int) -> None:
+        self.system, self.keys, self.tally, self.serial = system, keys, tally, serial
+        self.http = httpx.Client(base_url=system.url, timeout=10)
+
+    def post(self, unit: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        while True:
+            self.tally.count(sent=1)
+            try:
+                response = self.http.post(
+                    path,
+                    json=body,
+                    headers={
+                        "Authorization": f"Bearer {self.keys[unit]}",
+                        "Idempotency-Key": key,
+                    },
+                )
+            except httpx.HTTPError:
+                time.sleep(0.2)  # the API is down: a clerk tries again shortly
+                continue
+            if response.status_code in (200, 201):
+                self.tally.count(acknowledged=1)
+                return dict(response.json())
+            assert response.status_code in (409, 503), response.text
+            time.sleep(0.2)
+
+    def one_enterprise(self, item: str, receipts: KafkaProducer, topics: Topics) -> None:
+        name = f"故障企业{item}"
+        deadline = (datetime.now(tz=UTC) + timedelta(days=30)).isoformat()
+        listing = {
+            "name": name,
+            "uscc": with_check_character(f"91500116{int(uuid.uuid4().int % 10**9):09d}"),
+            "address": "德感街道",
+            "town": TOWN,
+            "licensed": True,
+            "connections": [{"utility": "power", "account": f"P-{item}"}],
+        }
+        case_id = self.post(TOWN, "/cases", listing, f"list-{item}")["created"]["case_id"]
+        self.post(
+            "economy",
+            f"/cases/{case_id}/classify",
+            {"disposition": "close", "reason": "关停", "deadline": deadline},
+            f"classify-{item}",
+        )
+        order = self.post(
+            "economy",
+            f"/cases/{case_id}/request-utility-order",
+            {
+                "utility": "power",
+                "kind": "cut",
+                "grounds": "close_classification",
+                "document_number": f"江津经信〔2026〕{item}号",
+                "deadline": deadline,
+            },
+            f"order-{item}",
+        )["created"]["id"]
+        receipt = {
+            "receipt_id": f"receipt-{item}",
+            "order_id": order,
+            "utility": "power",
+            "status": "executed",
+            "meter": f"M-{item}",
+            "reading": 12.5,
+            "executed_at": datetime.now(tz=UTC).isoformat(),
+        }
+        while True:  # the broker may be down: the utility sends again (same receipt id)
+            try:
+                receipts.send(
+                    topics.receipts.name, key=case_id.encode(), value=orjson.dumps(receipt)
+                ).get(timeout=60)
+                break
+            except KafkaError:
+                time.sleep(0.5)
+        self.tally.count(items=1, receipts=1)
+        with self.tally.lock:
+            self.tally.names.append(name)
+
+
+Chaos = Callable[[System, random.Random, threading.Event], None]
+
+
+def kill_and_restart(*roles: str) -> Chaos:
+    def chaos(system: System, rng: random.Random, stop: threading.Event) -> None:
+        while not stop.is_set():
+            stop.wait(rng.uniform(1.0, 4.0))
+            role = rng.choice(roles)
+            system.kill(role)
+            stop.wait(rng.uniform(0.0, 1.5))
+            system.start(role)
+
+    return chaos
+
+
+def second_relays(system: System, rng: random.Random, stop: threading.Event) -> None:
+    """Operators start a second relay, with the same transactional id and with another,
+    and the active relay is killed now and then."""
+    while not stop.is_set():
+        extra_id = rng.choice(["liandong-relay", f"other-{rng.randrange(1000)}"])
+        system.start("relay", "relay-2", LIANDONG_RELAY_TRANSACTIONAL_ID=extra_id)
+        stop.wait(rng.uniform(2.0, 5.0))
+        system.kill(rng.choice(["relay", "relay-2"]))
+        stop.wait(rng.uniform(0.5, 2.0))
+        if "relay" not in system.processes:
+            system.start("relay")
+        system.kill("relay-2")
+
+
+def broker_killed(system: System, rng: random.Random, stop: threading.Event) -> None:
+    """The broker dies by SIGKILL and comes back, twice."""
+    data = REPO / ".data" / "test-kafka"
+    env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(data)}
+    for _ in range(2):
+        stop.wait(rng.uniform(3.0, 6.0))
+        if stop.is_set():
+            return
+        os.kill(int((data / "broker.pid").read_text()), signal.SIGKILL)
+        system.kills["broker"] = system.kills.get("broker", 0) + 1
+        stop.wait(rng.uniform(1.0, 3.0))
+        run_script("infra/kafka/kafka.sh", "start", env=env)
+
+
+SCENARIOS: dict[str, Chaos] = {
+    "api killed": kill_and_restart("api"),
+    "relay killed, second relays": second_relays,
+    "receipts gateway killed": kill_and_restart("receipts"),
+    "projections killed": kill_and_restart("projections"),
+    "every process killed": kill_and_restart("api", "relay", "receipts", "projections"),
+    "broker killed": broker_killed,
+}
+
+
+@pytest.fixture
+def system(kafka_bootstrap: str, tmp_path: Path) -> Iterator[System]:
+    if not kafka_bootstrap.endswith(f":{TEST_KAFKA_PORT}"):
+        pytest.skip("the fault suite kills the broker that infra/kafka/kafka.sh runs")
+    running = System(tmp_path, kafka_bootstrap, f"sqlite:///{tmp_path / 'views.sqlite'}")
+    yield running
+    running.stop_all()
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_nothing_acknowledged_is_lost_or_duplicated(system: System, scenario: str) -> None:
+    topics = Topics(prefix=system.prefix)
+    ensure_topics(system.kafka_bootstrap, topics.all())
+    keys = {
+        unit: KeyStore(Database(system.view_store)).issue(unit, "faults").key
+        for unit in (TOWN, "economy", "district-office")
+    }
+    for role in ("relay", "receipts", "projections", "api"):
+        system.start(role)
+    tally = Tally()
+    rng = random.Random(f"{scenario}-20261129")
+    stop_chaos, stop_traffic = threading.Event(), threading.Event()
+    producer = KafkaProducer(bootstrap_servers=system.kafka_bootstrap, acks="all", retries=100)
+
+    def traffic(serial: int) -> None:
+        client = Client(system, keys, tally, serial)
+        item = 0
+        while not stop_traffic.is_set():
+            item += 1
+            client.one_enterprise(f"{serial}-{item}", producer, topics)
+
+    chaos = threading.Thread(target=SCENARIOS[scenario], args=(system, rng, stop_chaos))
+    clients = [threading.Thread(target=traffic, args=(n,)) for n in range(CLIENTS)]
+    for thread in (chaos, *clients):
+        thread.start()
+    time.sleep(TRAFFIC_SECONDS)  # how long the traffic and the chaos run, not a wait
+    stop_chaos.set()
+    chaos.join()
+    for role in ("relay", "receipts", "projections", "api"):
+        if role not in system.processes:
+            system.start(role)
+    stop_traffic.set()
+    for thread in clients:
+        thread.join()
+    producer.close()
+    report = settle_and_check(system, topics, tally)
+    print(f"\n{scenario}: " + ", ".join(f"{k} {v}" for k, v in report.items()))
+    print(f"  kills: {system.kills}")
+    assert report["lost"] == 0, report
+    assert report["duplicated"] == 0, report
+
+
+def settle_and_check(system: System, topics: Topics, tally: Tally) -> dict[str, int]:
+    app = Liandong(env=store_env(system.event_store))
+    try:
+        return check(system, topics, tally, app)
+    finally:
+        app.close()
+
+
+def check(system: System, topics: Topics, tally: Tally, app: Liandong) -> dict[str, int]:
+    listed = Counter[str]()
+    executed = Counter[str]()
+    notifications = app.recorder.select_notifications(1, 1_000_000)
+    for n in notifications:
+        kind = n.topic.rpartition(":")[2]
+        if kind == "EnterpriseListed":
+            listed[orjson.loads(n.state)["enterprise"]["name"]] += 1
+
+    # Every receipt applied once (the gateway may still be reading the last ones).
+    def receipts_applied() -> bool:
+        executed.clear()
+        for n in app.recorder.select_notifications(1, 1_000_000):
+            if n.topic.endswith(":UtilityOrderExecuted"):
+                executed[str(n.originator_id)] += 1
+        return sum(executed.values()) >= tally.receipts
+
+    wait_until(receipts_applied, "every receipt was applied")
+    stored = app.event_count()
+    wait_until(
+        lambda: read_committed_position(system.kafka_bootstrap, topics) >= stored,
+        "the relay published everything",
+    )
+    published = committed_events(system.kafka_bootstrap, topics.events.name)
+    views = Database(system.view_store)
+    wait_until(
+        lambda: views.query("SELECT count(*) FROM audit_entries")[0][0] >= stored,
+        "the projections caught up",
+    )
+    audit_ids = [r[0] for r in views.query("SELECT event_id FROM audit_entries")]
+    cases = views.query("SELECT count(*), count(DISTINCT case_id) FROM status_cases")[0]
+    in_view = {r[0] for r in views.query("SELECT name FROM status_cases")}
+    clean = Database(f"sqlite:///{system.root / 'clean.sqlite'}")
+    for projection in (StatusProjection(), AuditProjection()):
+        ProjectionRunner(projection, clean, system.kafka_bootstrap, topics.events.name).catch_up()
+    names = set(tally.names)
+    # Nothing appears that no client was answered for (every client finished its items).
+    unacknowledged = sorted(set(listed) - names)
+    assert not unacknowledged, f"listed but never acknowledged: {unacknowledged[:5]}"
+    lost = sum(1 for name in names if listed[name] == 0 or name not in in_view)
+    lost += max(0, tally.receipts - sum(1 for v in executed.values() if v >= 1))
+    lost += max(0, stored - len(set(published))) + max(0, stored - len(set(audit_ids)))
+    duplicated = sum(v - 1 for v in listed.values() if v > 1)
+    duplicated += sum(v - 1 for v in executed.values() if v > 1)
+    duplicated += len(published) - len(set(published))
+    duplicated += len(audit_ids) - len(set(audit_ids)) + cases[0] - cases[1]
+    assert len(notifications) <= stored
+    assert StatusProjection().digest(views) == StatusProjection().digest(clean)
+    assert AuditProjection().digest(views) == AuditProjection().digest(clean)
+    return {
+        "sent": tally.sent,
+        "acknowledged": tally.acknowledged,
+        "stored": stored,
+        "published": len(published),
+        "projected": len(audit_ids),
+        "lost": lost,
+        "duplicated": duplicated,
+    }
