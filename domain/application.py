@@ -31,6 +31,7 @@ from domain.commands import (
     RaiseDispute,
     RecordPatrol,
 )
+from domain.credentials import Credential, credential_id
 from domain.errors import (
     ConcurrencyConflict,
     DuplicateListing,
@@ -61,6 +62,16 @@ def project(aggregate: Any, events: Iterable[Any]) -> Any:
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
+
+
+def no_such_case(case_id: UUID) -> NotFound:
+    """The one answer for a case that does not exist, or that the asker may not see."""
+    return NotFound(
+        f"no case {case_id}",
+        rule="reference an existing case",
+        field="case_id",
+        message_zh=f"案件 {case_id} 不存在",
+    )
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,8 @@ class Liandong(Application[UUID]):
         assert isinstance(command, (CaseCommand, OrderCommand))
         self._check_named_units(command)
         case = self.get_case(command.case_id)
-        self.units.require_territory(actor.unit, case.town)
+        if not self.may_see(actor.unit, case):
+            raise no_such_case(case.id)  # DOMAIN.md 12: as if it did not exist
         now = max(self.clock(), case.modified_on)
         arguments = command.arguments()
         if isinstance(command, CorrectRecord):
@@ -190,26 +202,54 @@ class Liandong(Application[UUID]):
         )
         return self._save(patrol, created={"patrol_id": str(patrol.id)}, request=(actor, request))
 
+    # ------------------------------------------------------------ credentials
+
+    def record_key_issued(
+        self, actor: Actor, *, key_id: str, unit: str, person: str | None, label: str
+    ) -> CommandResult:
+        """Puts the issue of an API key on the trail (before the key works)."""
+        if unit not in self.units:
+            raise NotFound(
+                f"no unit {unit!r}",
+                rule="keys belong to registered units",
+                field="unit",
+                message_zh=f"单位 {unit!r} 未登记",
+            )
+        credential = Credential.issue(
+            actor, self.clock(), key_id=key_id, unit=unit, person=person, label=label
+        )
+        return self._save(credential)
+
+    def record_key_revoked(self, actor: Actor, *, key_id: str, reason: str) -> CommandResult:
+        try:
+            credential: Any = self.repository.get(credential_id(key_id), projector_func=project)
+        except AggregateNotFoundError:
+            raise NotFound(
+                f"no key {key_id}",
+                rule="revoke an issued key",
+                field="key_id",
+                message_zh=f"密钥 {key_id} 不存在",
+            ) from None
+        cast(Credential, credential).revoke(actor, self.clock(), reason)
+        return self._save(credential)
+
     # ------------------------------------------------------------ queries
 
     def get_case(self, case_id: UUID, version: int | None = None) -> Case:
         try:
             case: Any = self.repository.get(case_id, version=version, projector_func=project)
         except AggregateNotFoundError:
-            raise NotFound(
-                f"no case {case_id}",
-                rule="reference an existing case",
-                field="case_id",
-                message_zh=f"案件 {case_id} 不存在",
-            ) from None
+            raise no_such_case(case_id) from None
         if not isinstance(case, Case):
-            raise NotFound(
-                f"{case_id} is not a case",
-                rule="reference an existing case",
-                field="case_id",
-                message_zh=f"{case_id} 不是案件",
-            )
+            raise no_such_case(case_id)
         return case
+
+    def may_see(self, unit_id: str, case: Case) -> bool:
+        """DOMAIN.md 12: a town or platform sees only the cases in its territory; a case
+        outside looks exactly like one that does not exist. (What utilities see of a case
+        is decided where they read: only their own orders, api/scope.py.)"""
+        unit = self.units.get(unit_id)
+        return not unit.is_territorial or case.town == unit.id
 
     def case_as_of(self, case_id: UUID, at: datetime) -> Case:
         """Time travel: the case as it stood at `at` (its last event at or before then)."""

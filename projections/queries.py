@@ -93,11 +93,16 @@ def enterprises(
     overdue: bool | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    with_orders_for: str | None = None,
 ) -> Page:
-    """Cases ordered by id, filtered; `cursor` is the last case id of the previous page."""
+    """Cases ordered by id, filtered; `cursor` is the last case id of the previous page.
+    `with_orders_for`: only cases holding an order addressed to that utility."""
     p = StatusProjection()
     where: list[str] = ["case_id > ?"]
     params: list[Any] = [cursor or ""]
+    if with_orders_for is not None:
+        where.append(f"case_id IN (SELECT case_id FROM {p.t('orders')} WHERE utility = ?)")
+        params.append(with_orders_for)
     for column, value in (("town", town), ("disposition", disposition), ("state", state)):
         if value is not None:
             where.append(f"{column} = ?")

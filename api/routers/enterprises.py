@@ -10,8 +10,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import ActorDep, ServicesDep
+from api.deps import ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
+from api.scope import ScopeDep
+from domain.application import no_such_case
 from domain.case import Case
 from domain.uscc import uscc_problem
 from domain.values import QueryMoment
@@ -67,32 +69,41 @@ def now_utc() -> datetime:
     summary="Cases on the ledger, filtered, with cursor pagination",
 )
 def list_enterprises(
-    actor: ActorDep,
+    scope: ScopeDep,
     services: ServicesDep,
-    town: str | None = None,
+    town: Annotated[str | None, Query(max_length=64)] = None,
     disposition: Disposition | None = None,
     state: State | None = None,
     overdue: Annotated[bool | None, Query(description="with a task past its deadline")] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EnterprisePage:
+    if scope.town is not None and town not in (None, scope.town):
+        return EnterprisePage(items=[], next_cursor=None)  # another territory: nothing
     page = enterprises(
         services.db,
         now_utc(),
-        town=town,
+        town=scope.town or town,
         disposition=disposition,
         state=state,
         overdue=overdue,
         cursor=cursor,
         limit=limit,
+        with_orders_for=scope.utility,
     )
-    return EnterprisePage(items=page.items, next_cursor=page.next_cursor)
+    items = page.items
+    if scope.utility is not None:
+        items = [
+            scope.minimal_for_utility(enterprise(services.db, i["case_id"], now_utc()) or i)
+            for i in items
+        ]
+    return EnterprisePage(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/enterprises/{case_id}", summary="One case: its status, or its state as of a time")
 def get_enterprise(
     case_id: UUID,
-    actor: ActorDep,
+    scope: ScopeDep,
     services: ServicesDep,
     as_of: Annotated[
         QueryMoment | None,
@@ -109,12 +120,19 @@ def get_enterprise(
                 field="as_of",
                 rule="times are unambiguous",
             )
+        scope.require_full_reader(case_id)
+        # Who may see it is decided on the case as it is (a town never changes), before
+        # travelling: a missing case and a hidden one then answer alike.
+        scope.require_town(case_id, services.app.get_case(case_id).town)
         return snapshot(services.app.case_as_of(case_id, as_of))
     view = enterprise(services.db, str(case_id), now_utc())
     if view is None:
         # Not (yet) in the status view: answer from the event store, which is authoritative.
-        return snapshot(services.app.get_case(case_id))
-    return {**view, "source": "view"}
+        current = snapshot(services.app.get_case(case_id))
+    else:
+        current = {**view, "source": "view"}
+    scope.require_town(case_id, current["town"])
+    return scope.minimal_for_utility(current) if scope.utility else current
 
 
 @router.get(
@@ -122,7 +140,10 @@ def get_enterprise(
     response_model=list[TimelineEntry],
     summary="Every event of a case, in order",
 )
-def timeline(case_id: UUID, actor: ActorDep, services: ServicesDep) -> list[TimelineEntry]:
+def timeline(case_id: UUID, scope: ScopeDep, services: ServicesDep) -> list[TimelineEntry]:
+    scope.require_full_reader(case_id)
+    scope.require_town(case_id, services.app.get_case(case_id).town)
+    history = services.app.history(case_id)
     return [
         TimelineEntry(
             version=e.originator_version,
@@ -136,7 +157,7 @@ def timeline(case_id: UUID, actor: ActorDep, services: ServicesDep) -> list[Time
             document_number=e.document_number,
             evidence=[x.sha256 for x in e.evidence],
         )
-        for e in services.app.history(case_id)
+        for e in history
     ]
 
 
@@ -146,7 +167,7 @@ def timeline(case_id: UUID, actor: ActorDep, services: ServicesDep) -> list[Time
     summary="May I approve, permit or file for this enterprise?",
 )
 def approval_lock(
-    actor: ActorDep,
+    scope: ScopeDep,
     services: ServicesDep,
     uscc: Annotated[str | None, Query(min_length=18, max_length=18)] = None,
     case_id: UUID | None = None,
@@ -159,6 +180,15 @@ def approval_lock(
             "请提供 uscc 或 case_id",
             field="uscc",
             rule="one of uscc, case_id",
+        )
+    if scope.utility is not None:  # approvals are the departments' and towns' business
+        raise ApiError(
+            403,
+            "permission_denied",
+            "utilities read only their own orders",
+            "供水、供电、供气单位只能查看本单位的指令",
+            field="unit",
+            rule="DOMAIN.md 12: a utility reads only its own orders",
         )
     if case_id is None:
         assert uscc is not None
@@ -178,6 +208,13 @@ def approval_lock(
                 case_id=None, locked=False, may_approve=True, reason="not on the 散乱污 ledger"
             )
     case = services.app.get_case(case_id)
+    if not services.app.may_see(scope.unit, case):
+        if uscc is None:
+            raise no_such_case(case_id)
+        # Listed in another territory: to this town it is not on its ledger.
+        return ApprovalLock(
+            case_id=None, locked=False, may_approve=True, reason="not on the 散乱污 ledger"
+        )
     reason = (
         f"listed on the ledger ({case.state.value}"
         + (f", {case.disposition.value}" if case.disposition else "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -95,15 +95,20 @@ class TestRule1OnlyTheNamedUnitMayPost:
         )
 
     def test_a_town_cannot_act_on_a_case_outside_its_territory(self, s: Scenario) -> None:
+        """And the refusal is the one for a case that does not exist (DOMAIN.md 12): a
+        town cannot probe which case ids exist elsewhere."""
         case_id = s.list()
         s.classify(case_id, "rectify")
-        refused(
-            s,
-            OTHER_TOWN,
-            c.OrderSuspension(case_id=case_id, document_number="白沙〔2021〕1号"),
-            PermissionDenied,
-            "town",
+        command = c.OrderSuspension(case_id=case_id, document_number="白沙〔2021〕1号")
+        before = s.app.event_count()
+        with pytest.raises(NotFound) as outside:
+            s.act(OTHER_TOWN, command)
+        with pytest.raises(NotFound) as missing:
+            s.act(OTHER_TOWN, command.model_copy(update={"case_id": uuid4()}))
+        assert str(outside.value).replace(str(case_id), "ID") == str(missing.value).replace(
+            str(missing.value).split("no case ")[1], "ID"
         )
+        assert s.app.event_count() == before
 
     def test_a_town_cannot_list_in_another_territory(self, s: Scenario) -> None:
         refused(

@@ -1,0 +1,80 @@
+"""Who may read what (DOMAIN.md 12; docs/security.md): one rule, used by every GET route.
+
+- Departments and the district office read everything.
+- A town or platform reads only the cases in its territory. A case outside it answers
+  exactly as a case that does not exist (404 with the same problem), so nobody can probe
+  which ids exist elsewhere.
+- A utility reads only what its own orders need: the cases it holds an order for, and of
+  those only the enterprise's name, USCC, address and town, its own supply and its own
+  orders. Nothing else of a case (no timeline, no time travel, no other utility's orders
+  or accounts, no contact details).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import Depends
+
+from api.deps import ActorDep, ServicesDep
+from domain.application import no_such_case
+
+Reach = Literal["all", "territory", "own_orders"]
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    unit: str
+    reach: Reach
+
+    @property
+    def town(self) -> str | None:
+        """The only town this reader sees, when it is a town or platform."""
+        return self.unit if self.reach == "territory" else None
+
+    @property
+    def utility(self) -> str | None:
+        return self.unit if self.reach == "own_orders" else None
+
+    def require_town(self, case_id: UUID | str, town: str) -> None:
+        """Raises the not-found of a missing case when the reader may not see this one."""
+        if self.reach == "territory" and town != self.unit:
+            raise no_such_case(UUID(str(case_id)))
+
+    def require_full_reader(self, case_id: UUID | str) -> None:
+        """Utilities see no more of a case than their orders need (no timeline, no time
+        travel): for them such a read answers as for a case that does not exist."""
+        if self.reach == "own_orders":
+            raise no_such_case(UUID(str(case_id)))
+
+    def minimal_for_utility(self, case: dict[str, Any]) -> dict[str, Any]:
+        """What a utility may see of a case it holds an order for; raises not-found if
+        it holds none."""
+        utility = self.unit
+        orders = [o for o in case.get("orders", []) if o.get("utility") == utility]
+        if not orders:
+            raise no_such_case(UUID(str(case["case_id"])))
+        return {
+            "source": case.get("source"),
+            "case_id": case["case_id"],
+            "name": case["name"],
+            "uscc": case.get("uscc"),
+            "address": case["address"],
+            "town": case["town"],
+            f"supply_{utility}": case.get(f"supply_{utility}"),
+            "orders": orders,
+        }
+
+
+def read_scope(actor: ActorDep, services: ServicesDep) -> ReadScope:
+    unit = services.app.units.get(actor.unit)
+    if unit.is_territorial:
+        return ReadScope(unit.id, "territory")
+    if unit.kind == "utility":
+        return ReadScope(unit.id, "own_orders")
+    return ReadScope(unit.id, "all")
+
+
+ScopeDep = Annotated[ReadScope, Depends(read_scope)]
