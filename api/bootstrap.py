@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from api.guard import FailedAuthentication
 from api.idempotency import IdempotencyStore
 from api.keys import KeyStore
 from api.settings import Settings
@@ -38,7 +39,11 @@ class Services:
 
     @cached_property
     def keys(self) -> KeyStore:
-        return KeyStore(self.db)
+        return KeyStore(self.db, self.app)
+
+    @cached_property
+    def auth_failures(self) -> FailedAuthentication:
+        return FailedAuthentication()
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import signal
 import sys
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from api.cli_views import add_commands as add_view_commands
 from api.settings import Settings
+from domain.values import Actor
 
 if TYPE_CHECKING:
     from api.bootstrap import Services
@@ -188,23 +190,31 @@ def _units(args: argparse.Namespace) -> int:
     if args.subcommand == "list-keys":
         for key in keys.list(args.target):
             state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
-            print(f"{key.key_id}  {key.unit:26} {key.created_at}  {state}  {key.label}")
+            holder = key.person or "(the unit)"
+            print(f"{key.key_id}  {key.unit:26} {holder:12} {key.created_at}  {state}  {key.label}")
         return 0
     if not args.target:
         print(f"liandong units {args.subcommand}: name the unit (or key id)", file=sys.stderr)
         return 2
     if args.subcommand == "revoke-key":
-        revoked = keys.revoke(args.target)
+        known = next((k for k in keys.list() if k.key_id == args.target), None)
+        by = Actor(unit=known.unit if known else "district-office", person=args.by)
+        revoked = keys.revoke(args.target, by=by, reason=args.reason or "revoked")
         print(f"key {args.target} revoked" if revoked else f"no active key {args.target}")
         return 0 if revoked else 1
     if args.target not in registry:
         print(f"unknown unit {args.target!r}; see `liandong units list`", file=sys.stderr)
         return 2
+    # The unit's administrator acts: the issue and revocation are on the audit trail.
+    by = Actor(unit=args.target, person=args.by)
     if args.subcommand == "issue-key":
-        issued = keys.issue(args.target, args.label or "")
-        print(f"{issued.unit}: key {issued.key_id} (shown once, keep it secret)\n{issued.key}")
+        issued = keys.issue(args.target, args.label or "", person=args.person, by=by)
+        holder = f" of {issued.person}" if issued.person else ""
+        print(
+            f"{issued.unit}: key {issued.key_id}{holder} (shown once, keep it secret)\n{issued.key}"
+        )
         return 0
-    issued, old = keys.rotate(args.target, args.label or "")
+    issued, old = keys.rotate(args.target, args.label or "", person=args.person, by=by)
     print(
         f"{issued.unit}: new key {issued.key_id}, revoked {', '.join(old) or 'none'}\n{issued.key}"
     )
@@ -251,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     units.add_argument("target", nargs="?", help="the unit (revoke-key: the key id)")
     units.add_argument("--label", help="a note kept with the key")
+    units.add_argument(
+        "--person", help="the person of the unit the key belongs to (events carry the name)"
+    )
+    units.add_argument(
+        "--by",
+        default=getpass.getuser(),
+        help="the administrator issuing or revoking (recorded on the audit trail)",
+    )
+    units.add_argument("--reason", help="why a key is revoked (recorded)")
     units.set_defaults(func=_units)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.bootstrap import Services
 from api.errors import ApiError
+from api.keys import key_id_of
 from domain.values import Actor
 
-_bearer = HTTPBearer(auto_error=False, description="an API key issued to the unit")
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False, description="an API key issued to a person of a unit")
 
 
 def get_services(request: Request) -> Services:
@@ -23,37 +23,96 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def _refuse(
+    services: Services,
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    detail_zh: str,
+    *,
+    key_id: str | None = None,
+    unit: str | None = None,
+) -> ApiError:
+    services.auth_failures.record(_address(request), key_id, code, unit)
+    return ApiError(
+        status,
+        code,
+        detail,
+        detail_zh,
+        field="Authorization",
+        rule="one API key of a person of a registered unit",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def get_actor(
     request: Request,
     services: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-    x_person: Annotated[
-        str | None, Header(max_length=100, description="who at the unit acts")
-    ] = None,
 ) -> Actor:
-    presented = bearer.credentials if bearer else api_key
-    if not presented:
+    """The person acting: the holder of the one key presented. The unit and the person
+    both come from the key; nothing the client asserts besides it is trusted."""
+    presented = bearer.credentials if bearer else None
+    key_id = key_id_of(presented) if presented else None
+    if services.auth_failures.blocked(_address(request), key_id):
+        services.auth_failures.record(_address(request), key_id, "throttled", None)
         raise ApiError(
+            429,
+            "too_many_failures",
+            "too many failed authentications from this address or for this key; wait a minute",
+            "该地址或密钥认证失败次数过多，请一分钟后再试",
+            field="Authorization",
+            rule="failed authentication is slowed",
+            headers={"Retry-After": "60"},
+        )
+    if len(request.headers.getlist("authorization")) > 1:
+        raise _refuse(
+            services,
+            request,
+            400,
+            "ambiguous_credentials",
+            "send one Authorization header, not several",
+            "只能发送一个 Authorization 请求头",
+            key_id=key_id,
+        )
+    if "x-person" in request.headers:
+        raise ApiError(
+            400,
+            "person_from_key",
+            "X-Person is not accepted: the person acting is the holder of the key "
+            "(liandong units issue-key UNIT --person NAME)",
+            "不接受 X-Person：操作人即密钥持有人（请为本人签发密钥）",
+            field="X-Person",
+            rule="every actor is a person of a unit, named by the key",
+        )
+    if not presented:
+        raise _refuse(
+            services,
+            request,
             401,
             "unauthenticated",
             "an API key is required (Authorization: Bearer)",
             "需要 API 密钥（Authorization: Bearer）",
-            field="Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
         )
-    unit = services.keys.unit_of(presented)
-    if unit is None or unit not in services.app.units:
-        raise ApiError(
+    holder = services.keys.holder_of(presented)
+    if holder is None or holder.unit not in services.app.units:
+        raise _refuse(
+            services,
+            request,
             401,
             "invalid_key",
             "the API key is unknown or revoked",
             "API 密钥无效或已吊销",
-            field="Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
+            key_id=key_id,
+            unit=holder.unit if holder else None,
         )
-    request.state.unit = unit
-    return Actor(unit=unit, person=x_person)
+    request.state.unit = holder.unit
+    return Actor(unit=holder.unit, person=holder.person)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         le=300,
         description="a client that sends no body byte for this long gets 408",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token a Prometheus scraper presents at /metrics; without one, "
+        "/metrics answers only clients on this machine (loopback)",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed by CORS (none by default)"
     )

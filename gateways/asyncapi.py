@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from domain.credentials import KeyIssued, KeyRevoked
 from domain.events import all_case_events
 from domain.indexes import UsccRegistered
 from domain.patrol import PatrolRecorded
@@ -91,6 +92,8 @@ def document(topics: Topics, kafka: Kafka = "127.0.0.1:9092") -> dict[str, Any]:
         PatrolRecorded,
         UsccRegistered,
         RequestHandled,
+        KeyIssued,
+        KeyRevoked,
     ]
     refs, schemas = _schemas([*events, OrderMessage, Receipt])
     messages = {

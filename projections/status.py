@@ -64,7 +64,9 @@ STATE_AFTER = {
     "CaseReopened": "reopened",
 }
 # Events of the store that are not about a case (the USCC index, patrols).
-NOT_CASE_EVENTS = frozenset({"UsccRegistered", "PatrolRecorded", "RequestHandled"})
+NOT_CASE_EVENTS = frozenset(
+    {"UsccRegistered", "PatrolRecorded", "RequestHandled", "KeyIssued", "KeyRevoked"}
+)
 SUPPLY_AFTER = {"cut": "cut", "limit": "limited", "restore": "on"}
 
 

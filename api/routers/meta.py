@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
+from api.bootstrap import Services
 from api.deps import ServicesDep
+from api.errors import ApiError
 from gateways.asyncapi import document
 from projections.workers import worker_rows
 
@@ -24,7 +27,8 @@ def asyncapi(services: ServicesDep) -> dict[str, Any]:
     summary="Prometheus metrics (every worker's lag among them)",
     response_class=Response,
 )
-def metrics(services: ServicesDep) -> Response:
+def metrics(services: ServicesDep, request: Request) -> Response:
+    allow_metrics(services, request)
     # Each worker's lag as the worker itself last reported it (the relay: its committed
     # position against the store), with the report's age, wherever that worker runs.
     WORKER_LAG.clear()
@@ -36,6 +40,30 @@ def metrics(services: ServicesDep) -> Response:
         WORKER_AGE.labels(row.worker).set(row.beat_age_seconds)
         WORKER_UP.labels(row.worker).set(1 if row.alive else 0)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+LOOPBACK = ("127.0.0.1", "::1", "testclient")
+
+
+def allow_metrics(services: Services, request: Request) -> None:
+    """/metrics tells how busy each unit is and how far each worker lags: a scraper with
+    the metrics token may read it, or a client on this machine when no token is set."""
+    token = services.settings.metrics_token
+    presented = request.headers.get("authorization", "")
+    if token is not None:
+        expected = f"Bearer {token.get_secret_value()}"
+        if hmac.compare_digest(presented.encode(), expected.encode()):
+            return
+    elif request.client is not None and request.client.host in LOOPBACK:
+        return
+    raise ApiError(
+        403,
+        "permission_denied",
+        "metrics are for the monitoring system (LIANDONG_METRICS_TOKEN) or this machine",
+        "监控指标仅供监控系统（需令牌）或本机访问",
+        field="Authorization",
+        rule="metrics token",
+    )
 
 
 WORKER_LAG = Gauge(
