@@ -58,7 +58,7 @@ class Services:
             self.app,
             self.settings.kafka(),
             self.topics,
-            signing_key=self.settings.order_signing_key.encode(),
+            signing_key=self.settings.district_key(),
             transactional_id=self.settings.relay_transactional_id,
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
@@ -71,7 +71,12 @@ class Services:
 
     def receipt_gateway(self, group_id: str = "liandong-receipts") -> ReceiptGateway:
         return ReceiptGateway(
-            self.app, self.settings.kafka(), self.topics, group_id, self.beacon("receipts")
+            self.app,
+            self.settings.kafka(),
+            self.topics,
+            group_id,
+            self.beacon("receipts"),
+            self.settings.utility_public_keys(),
         )
 
     def views(self) -> Database:

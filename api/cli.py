@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli_views import add_commands as add_view_commands
@@ -155,14 +156,21 @@ def _receipts(_: argparse.Namespace) -> int:
 def _utility_agent(args: argparse.Namespace) -> int:
     from domain.values import Utility
     from gateways.agent import UtilityAgent, automatic, prompt_decision
+    from gateways.signing import SigningKey, development_key
     from gateways.topics import Topics
 
     settings = Settings()
+    receipt_key = (
+        SigningKey.load(args.signing_key_file)
+        if args.signing_key_file
+        else development_key(args.utility)
+    )
     agent = UtilityAgent(
         settings.kafka(),
         Topics(prefix=settings.topic_prefix),
         Utility(args.utility),
-        settings.order_signing_key.encode(),
+        settings.district_public_keys(),
+        receipt_key,
         person=args.person,
         group_id=args.group,
     )
@@ -221,6 +229,21 @@ def _units(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_key(args: argparse.Namespace) -> int:
+    import json
+
+    from gateways.signing import SigningKey
+
+    if args.out.exists():
+        print(f"{args.out} exists; not overwritten", file=sys.stderr)
+        return 2
+    key = SigningKey.generate()
+    args.out.touch(mode=0o600)
+    args.out.write_bytes(key.pem())
+    print(json.dumps(key.public().jwk()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="liandong", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,8 +276,19 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--person", help="who at the utility acts")
     agent.add_argument("--max-orders", type=int, help="exit after handling this many")
     agent.add_argument("--group", help="consumer group (default utility-<utility>)")
+    agent.add_argument(
+        "--signing-key-file",
+        type=Path,
+        help="the utility's Ed25519 private key (PEM) that signs its receipts "
+        "(default: the public development key)",
+    )
     agent.set_defaults(func=_utility_agent)
     add_view_commands(sub)
+    keys = sub.add_parser("keys", help="signing keys of the district and the utilities")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    new_key = ksub.add_parser("new", help="make an Ed25519 key pair; prints the public JWK")
+    new_key.add_argument("--out", type=Path, required=True, help="where the private key goes")
+    new_key.set_defaults(func=_new_key)
     units = sub.add_parser("units", help="the units registry and their API keys")
     units.add_argument(
         "subcommand", choices=["list", "issue-key", "rotate-key", "revoke-key", "list-keys"]

@@ -7,13 +7,16 @@ the local broker that infra/kafka/kafka.sh runs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
+from gateways.signing import PublicKey, SigningKey, development_key
 from projections.feed import DEFAULT_BACKLOG
 
 
@@ -52,9 +55,24 @@ class Settings(BaseSettings):
     api_port: int = 8000
     topic_prefix: str = Field(default="liandong", description="prefix of every Kafka topic")
     units_file: Path | None = Field(default=None, description="units registry JSON (data)")
-    order_signing_key: str = Field(
-        default="dev-only-order-signing-key",
-        description="HMAC key that signs utility orders; set a secret one in production",
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses the public development signing keys",
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="the district's Ed25519 private key (PEM) that signs utility orders "
+        "(`liandong keys new`); without one, the public development key",
+    )
+    retired_signing_keys: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="public JWKs of earlier order-signing keys, still published during a "
+        "rotation so orders signed with them verify",
+    )
+    utility_keys_file: Path | None = Field(
+        default=None,
+        description='JSON {"power": [JWK, ...], "water": [...], "gas": [...]}: the public '
+        "keys each utility signs its receipts with; without it, the development keys",
     )
     relay_transactional_id: str = Field(
         default="liandong-relay", description="one per relay; a restarted relay fences the old one"
@@ -91,12 +109,45 @@ class Settings(BaseSettings):
     def _complete(self) -> Settings:
         # At start, naming the settings, rather than at the first Kafka client.
         self.kafka()
+        if self.environment == "production":
+            # The development keys are public: orders signed with them prove nothing.
+            missing = [
+                name
+                for name, value in (
+                    ("LIANDONG_SIGNING_KEY_FILE", self.signing_key_file),
+                    ("LIANDONG_UTILITY_KEYS_FILE", self.utility_keys_file),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"production refuses the public development keys: set {', '.join(missing)}"
+                    " (liandong keys new)"
+                )
         root = self.data_dir.resolve()
         if not self.event_store:
             self.event_store = f"sqlite:///{root / 'liandong-events.sqlite'}"
         if not self.view_store:
             self.view_store = f"sqlite:///{root / 'liandong-views.sqlite'}"
         return self
+
+    def district_key(self) -> SigningKey:
+        """The key that signs utility orders."""
+        if self.signing_key_file is not None:
+            return SigningKey.load(self.signing_key_file)
+        return development_key("district")
+
+    def district_public_keys(self) -> list[PublicKey]:
+        """Every key an order may be signed with: the current one, then retired ones."""
+        retired = [PublicKey.from_jwk(jwk) for jwk in self.retired_signing_keys]
+        return [self.district_key().public(), *retired]
+
+    def utility_public_keys(self) -> dict[str, list[PublicKey]]:
+        """Per utility, the keys its receipts may be signed with."""
+        if self.utility_keys_file is None:
+            return {u: [development_key(u).public()] for u in ("power", "water", "gas")}
+        raw = json.loads(self.utility_keys_file.read_text(encoding="utf-8"))
+        return {u: [PublicKey.from_jwk(j) for j in jwks] for u, jwks in raw.items()}
 
     def kafka(self) -> KafkaAccess:
         """The cluster and how to authenticate to it (raises ValueError when a SASL

@@ -87,9 +87,7 @@ def throughput(bootstrap: str, events: int) -> list[tuple[str, str]]:
         producer.close()
 
         topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}")
-        relay = EventRelay(
-            app, bootstrap, topics, signing_key=b"bench", transactional_id=f"bench-{topics.prefix}"
-        )
+        relay = EventRelay(app, bootstrap, topics, transactional_id=f"bench-{topics.prefix}")
         relay.connect()
 
         def relay_all() -> None:
@@ -118,7 +116,6 @@ def latency(bootstrap: str, orders: int, rate: float) -> list[tuple[str, str]]:
             app,
             bootstrap,
             topics,
-            signing_key=b"bench",
             transactional_id=f"bench-{topics.prefix}",
             poll_seconds=0.005,
         )

@@ -21,7 +21,14 @@ from kafka.structs import OffsetAndMetadata
 
 from domain.values import Utility
 from gateways.kafka_access import Kafka, access
-from gateways.orders import SIGNATURE_HEADER, OrderMessage, Receipt, verify
+from gateways.orders import (
+    Forged,
+    OrderMessage,
+    Receipt,
+    receipt_envelope,
+    verified_order,
+)
+from gateways.signing import PublicKey, SigningKey
 from gateways.topics import Topics
 
 Decision = Literal["acknowledge", "execute", "refuse", "skip", "quit"]
@@ -84,14 +91,18 @@ class UtilityAgent:
         bootstrap: Kafka,
         topics: Topics,
         utility: Utility,
-        signing_key: bytes,
+        district_keys: list[PublicKey],
+        receipt_key: SigningKey,
         *,
         person: str | None = None,
         out: TextIO = sys.stdout,
         group_id: str | None = None,
     ) -> None:
         self.bootstrap, self.topics, self.utility = bootstrap, topics, utility
-        self.signing_key, self.person, self.out = signing_key, person, out
+        # Orders verify with the district's published keys; receipts are signed with
+        # this utility's own key, whose public half the district has registered.
+        self.district_keys, self.receipt_key = district_keys, receipt_key
+        self.person, self.out = person, out
         self.consumer = KafkaConsumer(
             topics.orders(utility).name,
             **access(bootstrap).options(),
@@ -120,12 +131,16 @@ class UtilityAgent:
             self.producer.close(timeout=5)
 
     def handle(self, record: ConsumerRecord, decide: Decide) -> Decision:
-        signature = next((v for k, v in record.headers if k == SIGNATURE_HEADER), None)
-        if not verify(record.value, signature, self.signing_key):
-            self.out.write(f"REJECTED unsigned or forged message at offset {record.offset}\n")
+        try:
+            order = verified_order(record.value, list(record.headers), self.district_keys)
+        except (Forged, ValueError) as bad:
+            self.out.write(f"REJECTED message at offset {record.offset}: {bad}\n")
             self._commit(record)
             return "skip"
-        order = self.topics.orders(self.utility).deserialize(record.value)
+        if order.utility is not self.utility:
+            self.out.write(f"REJECTED order for {order.utility.value} at offset {record.offset}\n")
+            self._commit(record)
+            return "skip"
         self.out.write(describe(order) + "\n")
         decision, details = decide(order)
         if decision == "quit":
@@ -155,8 +170,9 @@ class UtilityAgent:
             }
         )
         topic = self.topics.receipts
+        value, headers = receipt_envelope(receipt, topic.serialize(receipt), self.receipt_key)
         self.producer.send(
-            topic.name, key=str(order.case_id).encode(), value=topic.serialize(receipt)
+            topic.name, key=str(order.case_id).encode(), value=value, headers=headers
         ).get(timeout=30)
 
     def _commit(self, record: ConsumerRecord) -> None:

@@ -15,7 +15,15 @@ from domain.requests import RequestHandled
 from domain.values import Utility
 from gateways.envelope import SOURCE, event_type
 from gateways.kafka_access import Kafka, KafkaAccess, access
-from gateways.orders import SIGNATURE_HEADER, OrderMessage, Receipt
+from gateways.orders import (
+    KID_HEADER,
+    ORDER_TYPES,
+    RECEIPT_TYPE,
+    SIGNATURE_HEADER,
+    OrderMessage,
+    Receipt,
+)
+from gateways.signing import PublicKey, development_key, key_set
 from gateways.topics import Topics
 
 REF = "#/components/schemas/{model}"
@@ -86,7 +94,11 @@ def _server(kafka: KafkaAccess) -> tuple[dict[str, Any], dict[str, Any]]:
     return server, schemes
 
 
-def document(topics: Topics, kafka: Kafka = "127.0.0.1:9092") -> dict[str, Any]:
+def document(
+    topics: Topics,
+    kafka: Kafka = "127.0.0.1:9092",
+    signing_keys: list[PublicKey] | None = None,
+) -> dict[str, Any]:
     events: list[type[BaseModel]] = [
         *all_case_events(),
         PatrolRecorded,
@@ -105,21 +117,50 @@ def document(topics: Topics, kafka: Kafka = "127.0.0.1:9092") -> dict[str, Any]:
         )
         for cls in events
     }
-    signed = {
-        "type": "object",
-        "required": [SIGNATURE_HEADER],
-        "properties": {
-            SIGNATURE_HEADER: {
-                "type": "string",
-                "description": "hex HMAC-SHA256 of the value with the order key",
-            }
-        },
-    }
+
+    def signed(signer: str, ce_id: str, ce_type: str, source: str) -> dict[str, Any]:
+        headers = {**CLOUDEVENT_HEADERS["properties"]}
+        for volatile in ("ce_partitionkey", "ce_sequence", "ce_prevsequence"):
+            headers.pop(volatile)
+        return {
+            "type": "object",
+            "description": "CloudEvents 1.0, Kafka binary mode, signed: verify ce_signature "
+            f"over the value with {signer}'s Ed25519 key named by ce_signaturekid",
+            "required": [*CLOUDEVENT_HEADERS["required"], SIGNATURE_HEADER, KID_HEADER],
+            "properties": {
+                **headers,
+                "ce_id": {"type": "string", "description": ce_id},
+                "ce_type": {"type": "string", "description": ce_type},
+                "ce_source": {"type": "string", "description": source},
+                SIGNATURE_HEADER: {
+                    "type": "string",
+                    "description": "Ed25519 signature of the value, base64url (RFC 8037)",
+                },
+                KID_HEADER: {"type": "string", "description": "the signing key's id (kid)"},
+            },
+        }
+
     messages["OrderMessage"] = _message(
-        "OrderMessage", refs["OrderMessage"], "A utility order issued or cancelled", signed
+        "OrderMessage",
+        refs["OrderMessage"],
+        "A utility order issued or cancelled, signed by the district",
+        signed(
+            "the district (x-signing-keys, /.well-known/liandong-signing-keys.json)",
+            "<order id>/<order_issued|order_cancelled>",
+            " or ".join(ORDER_TYPES.values()),
+            SOURCE,
+        ),
     )
     messages["Receipt"] = _message(
-        "Receipt", refs["Receipt"], "A utility's acknowledgement, execution or refusal"
+        "Receipt",
+        refs["Receipt"],
+        "A utility's acknowledgement, execution or refusal, signed by that utility",
+        signed(
+            "the utility (its key registered with the district)",
+            "the receipt id",
+            RECEIPT_TYPE,
+            "urn:liandong:utility:<power|water|gas>",
+        ),
     )
     dead_letter_headers = {
         "type": "object",
@@ -188,6 +229,8 @@ def document(topics: Topics, kafka: Kafka = "127.0.0.1:9092") -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Every event of the 散乱污 linkage campaign, utility orders, and "
             "utilities' receipts. Events are CloudEvents 1.0 in Kafka binary mode.",
+            # The district's public keys that sign orders (a JWK Set, RFC 7517/8037).
+            "x-signing-keys": key_set(signing_keys or [development_key("district").public()]),
         },
         "defaultContentType": "application/json",
         "servers": {"cluster": server},

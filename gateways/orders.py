@@ -1,25 +1,39 @@
 """What utilities receive and send back (DOMAIN.md section 8).
 
-An order message is self-contained: a utility acts on it without asking us
-anything. It is signed (HMAC-SHA256 over the value, header `liandong-signature`)
-so that a utility can tell it came from Liandong; on a secured cluster, Kafka
-ACLs also restrict who may write the order topics.
+An order message is self-contained: a utility acts on it without asking us anything.
+Orders and receipts travel in the same CloudEvents binary envelope as every event of
+the events topic (`ce_*` headers, the JSON as the value), with two extension
+attributes: `ce_signature`, the Ed25519 signature of the value (base64url), and
+`ce_signaturekid`, the id of the key that made it (gateways/signing.py). The district
+signs orders; each utility signs its own receipts, so nobody can forge either.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
+import orjson
+from cloudevents.core.bindings.kafka import to_binary
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.records import OrderRecord
 from domain.values import LegalBasis, OrderKind, Utility
+from gateways.envelope import SOURCE, event_type
+from gateways.signing import PublicKey, SigningKey
 
-SIGNATURE_HEADER = "liandong-signature"
+_FORMAT = JSONFormat()
+
+SIGNATURE_HEADER = "ce_signature"
+KID_HEADER = "ce_signaturekid"
+ORDER_TYPES = {
+    "order_issued": event_type("UtilityOrderIssued"),
+    "order_cancelled": event_type("UtilityOrderCancelled"),
+}
+RECEIPT_TYPE = event_type("UtilityReceipt")
 
 
 class OrderMessage(BaseModel):
@@ -111,9 +125,94 @@ class Receipt(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-def sign(value: bytes, key: bytes) -> bytes:
-    return hmac.new(key, value, hashlib.sha256).hexdigest().encode()
+class Forged(ValueError):
+    """A message whose signature does not verify with a key its sender may use."""
 
 
-def verify(value: bytes, signature: bytes | None, key: bytes) -> bool:
-    return signature is not None and hmac.compare_digest(sign(value, key), signature)
+def signed_envelope(
+    value: bytes, key: SigningKey, *, ce_id: str, ce_type: str, source: str, subject: str
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The value and its CloudEvents binary-mode headers, signed."""
+    event = CloudEvent(
+        attributes={
+            "id": ce_id,
+            "source": source,
+            "type": ce_type,
+            "specversion": "1.0",
+            "time": datetime.now(tz=UTC),
+            "subject": subject,
+            "datacontenttype": "application/json",
+            "signature": key.sign(value),
+            "signaturekid": key.kid,
+        },
+        data=value,
+    )
+    message = to_binary(event, _FORMAT)
+    return message.value, list(message.headers.items())
+
+
+def verified_value(
+    value: bytes, headers: list[tuple[str, bytes]], keys: list[PublicKey], *, ce_type: str
+) -> bytes:
+    """The value, if its envelope is of `ce_type` and its signature verifies with one of
+    `keys` (the kid names which); raises Forged otherwise."""
+    found = dict(headers)
+    kid = found.get(KID_HEADER, b"").decode(errors="replace")
+    if found.get("ce_type", b"").decode(errors="replace") != ce_type:
+        raise Forged(f"not a {ce_type} CloudEvent")
+    key = next((k for k in keys if k.kid == kid), None)
+    if key is None:
+        raise Forged(f"signed with an unknown key {kid!r}" if kid else "unsigned")
+    if not key.verify(value, found.get(SIGNATURE_HEADER)):
+        raise Forged(f"the signature does not verify with key {kid!r}")
+    return value
+
+
+def order_envelope(
+    message: OrderMessage, value: bytes, key: SigningKey
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    return signed_envelope(
+        value,
+        key,
+        ce_id=f"{message.order_id}/{message.message}",
+        ce_type=ORDER_TYPES[message.message],
+        source=SOURCE,
+        subject=str(message.case_id),
+    )
+
+
+def receipt_envelope(
+    receipt: Receipt, value: bytes, key: SigningKey
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    return signed_envelope(
+        value,
+        key,
+        ce_id=receipt.receipt_id,
+        ce_type=RECEIPT_TYPE,
+        source=f"urn:liandong:utility:{receipt.utility.value}",
+        subject=receipt.order_id.split("/")[0],
+    )
+
+
+def verified_order(
+    value: bytes, headers: list[tuple[str, bytes]], keys: list[PublicKey]
+) -> OrderMessage:
+    """An order whose envelope and signature verify with the district's keys."""
+    ce_type = dict(headers).get("ce_type", b"").decode(errors="replace")
+    if ce_type not in ORDER_TYPES.values():
+        raise Forged("not a utility order CloudEvent")
+    return OrderMessage.model_validate(
+        orjson.loads(verified_value(value, headers, keys, ce_type=ce_type))
+    )
+
+
+def verified_receipt(
+    value: bytes, headers: list[tuple[str, bytes]], keys: dict[str, list[PublicKey]]
+) -> Receipt:
+    """A receipt signed by the utility it names, with a key registered for that utility."""
+    receipt = Receipt.model_validate(orjson.loads(value))
+    source = dict(headers).get("ce_source", b"").decode(errors="replace")
+    if source != f"urn:liandong:utility:{receipt.utility.value}":
+        raise Forged(f"a receipt of {receipt.utility.value} sent as {source!r}")
+    verified_value(value, headers, keys.get(receipt.utility.value, []), ce_type=RECEIPT_TYPE)
+    return receipt

@@ -15,10 +15,11 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from domain import commands as c
 from domain.application import Liandong
-from domain.values import Actor
+from domain.values import Actor, Utility
 from gateways.consumer_loop import ConsumerLoop, Poison
 from gateways.kafka_access import Kafka, access
-from gateways.orders import Receipt
+from gateways.orders import Forged, Receipt, verified_receipt
+from gateways.signing import PublicKey, development_key
 from gateways.topics import Topics, ensure_topics
 from projections.workers import Beacon, supervise
 
@@ -69,12 +70,24 @@ class ReceiptGateway:
         topics: Topics,
         group_id: str = "liandong-receipts",
         beacon: Beacon | None = None,
+        utility_keys: dict[str, list[PublicKey]] | None = None,
     ) -> None:
         self.app, self.bootstrap, self.topics, self.group_id = app, bootstrap, topics, group_id
         self.beacon = beacon or Beacon(None, "receipts")
+        # Each utility's registered public keys: a receipt must be signed by the utility
+        # it speaks for, or it is dead-lettered as forged.
+        self.utility_keys = utility_keys or {
+            u.value: [development_key(u.value).public()] for u in Utility
+        }
 
     def handle(self, record: ConsumerRecord) -> None:
-        apply_receipt(self.app, self.topics.receipts.deserialize(record.value))
+        try:
+            receipt = verified_receipt(record.value, list(record.headers), self.utility_keys)
+        except Forged as forged:
+            raise Poison(
+                "forged", str(forged), rule="receipts are signed by their utility"
+            ) from None
+        apply_receipt(self.app, receipt)
 
     def run(self, stop: threading.Event) -> None:
         """Consumes until `stop`; a broker or store outage is waited out (projections.workers)."""

@@ -28,8 +28,9 @@ from domain.application import Liandong
 from domain.values import Utility
 from gateways.envelope import wrap_state
 from gateways.kafka_access import Kafka, access
-from gateways.orders import SIGNATURE_HEADER, OrderMessage, sign
+from gateways.orders import OrderMessage, order_envelope
 from gateways.relay_lock import relay_lock
+from gateways.signing import SigningKey, development_key
 from gateways.topics import Topics, ensure_topics
 from projections.workers import Beacon, describe, is_transient
 
@@ -86,7 +87,7 @@ class EventRelay:
         bootstrap: Kafka,
         topics: Topics,
         *,
-        signing_key: bytes,
+        signing_key: SigningKey | None = None,
         transactional_id: str = "liandong-relay",
         batch_size: int = 500,
         poll_seconds: float = 0.02,
@@ -95,7 +96,8 @@ class EventRelay:
         self.app = app
         self.bootstrap = bootstrap
         self.topics = topics
-        self.signing_key = signing_key
+        # The district's key: every utility verifies its orders with the public half.
+        self.signing_key = signing_key or development_key("district")
         self.transactional_id = transactional_id
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -284,13 +286,8 @@ class EventRelay:
             order = self.app.get_case(case_id).orders[state["order_id"]]
             message = OrderMessage.cancelled(order, case_id, state["reason"], position)
         topic = self.topics.orders(Utility(order.utility))
-        value = topic.serialize(message)
-        return producer.send(
-            topic.name,
-            key=str(case_id).encode(),
-            value=value,
-            headers=[(SIGNATURE_HEADER, sign(value, self.signing_key))],
-        )
+        value, headers = order_envelope(message, topic.serialize(message), self.signing_key)
+        return producer.send(topic.name, key=str(case_id).encode(), value=value, headers=headers)
 
 
 def read_committed_position(bootstrap: Kafka, topics: Topics, timeout_s: float = 30.0) -> int:

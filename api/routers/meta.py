@@ -12,6 +12,7 @@ from api.bootstrap import Services
 from api.deps import ServicesDep
 from api.errors import ApiError
 from gateways.asyncapi import document
+from gateways.signing import key_set
 from projections.workers import worker_rows
 
 router = APIRouter(tags=["meta"])
@@ -19,7 +20,16 @@ router = APIRouter(tags=["meta"])
 
 @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of every Kafka topic")
 def asyncapi(services: ServicesDep) -> dict[str, Any]:
-    return document(services.topics, services.settings.kafka())
+    settings = services.settings
+    return document(services.topics, settings.kafka(), settings.district_public_keys())
+
+
+@router.get(
+    "/.well-known/liandong-signing-keys.json",
+    summary="The district's public keys that sign utility orders (JWK Set, Ed25519)",
+)
+def signing_keys(services: ServicesDep) -> dict[str, list[dict[str, str]]]:
+    return key_set(services.settings.district_public_keys())
 
 
 @router.get(

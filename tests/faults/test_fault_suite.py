@@ -36,7 +36,9 @@ from api.keys import KeyStore
 from api.settings import store_env
 from domain.application import Liandong
 from domain.uscc import with_check_character
+from gateways.orders import Receipt, receipt_envelope
 from gateways.relay import read_committed_position
+from gateways.signing import development_key
 from gateways.topics import Topics, ensure_topics
 from projections.audit import AuditProjection
 from projections.db import Database
@@ -135,10 +137,13 @@ class Client:
             "reading": 12.5,
             "executed_at": datetime.now(tz=UTC).isoformat(),
         }
+        value, headers = receipt_envelope(
+            Receipt.model_validate(receipt), orjson.dumps(receipt), development_key("power")
+        )
         while True:  # the broker may be down: the utility sends again (same receipt id)
             try:
                 receipts.send(
-                    topics.receipts.name, key=case_id.encode(), value=orjson.dumps(receipt)
+                    topics.receipts.name, key=case_id.encode(), value=value, headers=headers
                 ).get(timeout=60)
                 break
             except KafkaError:

@@ -15,10 +15,13 @@ from api.settings import store_env
 from domain.application import Liandong
 from gateways.kafka_access import Kafka, access
 from gateways.relay import EventRelay
+from gateways.signing import development_key
 from gateways.topics import Topics
 from tests.domain.scenario import FrozenClock, Scenario
 
-SIGNING_KEY = b"test-signing-key"
+# The district key the relay signs with; agents started with default settings verify
+# with the development key set, so the tests use it.
+SIGNING_KEY = development_key("district")
 
 
 @dataclass

@@ -103,7 +103,6 @@ def test_a_relay_refuses_topics_written_from_another_event_store(
         other,
         relayed.bootstrap,
         relayed.topics,
-        signing_key=b"k",
         transactional_id=f"other-{relayed.topics.prefix}",
     )
     with pytest.raises(RelayMismatchError, match="LIANDONG_TOPIC_PREFIX"):

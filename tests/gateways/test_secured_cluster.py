@@ -58,7 +58,7 @@ def test_relay_and_projections_work_through_the_authenticated_listener(
     clock = FrozenClock()
     app = Liandong(env=store_env(f"sqlite:///{tmp_path / 'events.sqlite'}"), clock=clock)
     topics = Topics(prefix="secured")
-    relay = EventRelay(app, kafka, topics, signing_key=b"k", transactional_id="relay-secured")
+    relay = EventRelay(app, kafka, topics, transactional_id="relay-secured")
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
     thread.start()

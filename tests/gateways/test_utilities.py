@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import orjson
 import pytest
@@ -18,7 +18,9 @@ from kafka import KafkaProducer
 
 from domain.values import OrderStatus, SupplyState, Utility
 from gateways.agent import UtilityAgent, automatic
+from gateways.orders import RECEIPT_TYPE, OrderMessage, order_envelope, signed_envelope
 from gateways.receipts import ReceiptGateway
+from gateways.signing import development_key
 from tests.gateways.conftest import SIGNING_KEY, Relayed
 from tests.gateways.kafka_reading import read_topic
 
@@ -65,7 +67,6 @@ def test_the_reference_agent_acknowledges_and_executes_a_power_cut(
         **os.environ,
         "LIANDONG_KAFKA_BOOTSTRAP": relayed.bootstrap,
         "LIANDONG_TOPIC_PREFIX": relayed.topics.prefix,
-        "LIANDONG_ORDER_SIGNING_KEY": SIGNING_KEY.decode(),
     }
     agent = subprocess.run(
         [
@@ -114,6 +115,18 @@ def test_the_reference_agent_acknowledges_and_executes_a_power_cut(
     ]
 
 
+def signed_by(value: bytes, utility: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A receipt envelope signed with `utility`'s (development) key, as its agent sends."""
+    return signed_envelope(
+        value,
+        development_key(utility),
+        ce_id=uuid4().hex,
+        ce_type=RECEIPT_TYPE,
+        source=f"urn:liandong:utility:{utility}",
+        subject="case",
+    )
+
+
 def test_bad_receipts_go_to_the_dead_letter_topic_with_their_reason(
     relayed: Relayed, receipts: ReceiptGateway
 ) -> None:
@@ -141,7 +154,10 @@ def test_bad_receipts_go_to_the_dead_letter_topic_with_their_reason(
         orjson.dumps(good),
         orjson.dumps({**good, "receipt_id": "r-5"}),
     ]:  # redelivery, then a 2nd run
-        producer.send(relayed.topics.receipts.name, key=key, value=value).get(timeout=30)
+        value, headers = signed_by(value, "water" if b'"water"' in value else "power")
+        producer.send(relayed.topics.receipts.name, key=key, value=value, headers=headers).get(
+            timeout=30
+        )
     producer.close()
 
     dead = read_topic(relayed.bootstrap, relayed.topics.dead_letters.name, expect=5)
@@ -162,24 +178,97 @@ def test_bad_receipts_go_to_the_dead_letter_topic_with_their_reason(
     assert len(executed) == 1
 
 
-def test_a_forged_order_is_rejected_by_the_agent(relayed: Relayed) -> None:
+def test_forged_orders_are_rejected_by_the_agent(relayed: Relayed) -> None:
+    """Unsigned; signed by another utility's key (a utility forging an order to another);
+    signed by the district but altered afterwards: the agent acts on none of them."""
     topic = relayed.topics.orders(Utility.GAS)
+    order = OrderMessage.model_validate(
+        {
+            "message": "order_issued",
+            "order_id": f"{uuid4()}/O1",
+            "case_id": str(uuid4()),
+            "utility": "gas",
+            "kind": "cut",
+            "enterprise_name": "伪造",
+            "uscc": None,
+            "address": "a",
+            "town": "town:degan",
+            "account": None,
+            "grounds": "close_classification",
+            "document_number": "假",
+            "requested_by": "town:degan",
+            "deadline": "2030-01-01T00:00:00Z",
+            "issued_at": "2026-01-01T00:00:00Z",
+            "position": 1,
+        }
+    )
+    value = topic.serialize(order)
+    by_water = order_envelope(order, value, development_key("water"))
+    genuine_value, genuine_headers = order_envelope(order, value, SIGNING_KEY)
+    altered = genuine_value.replace(b"\xe4\xbc\xaa\xe9\x80\xa0", b"\xe7\x9c\x9f\xe7\x9a\x84")
     producer = KafkaProducer(bootstrap_servers=relayed.bootstrap, acks="all")
-    producer.send(
-        topic.name,
-        value=b'{"message": "order_issued"}',
-        headers=[("liandong-signature", b"0" * 64)],
-    ).get(timeout=30)
+    for forged_value, headers in [
+        (b'{"message": "order_issued"}', [("liandong-signature", b"0" * 64)]),
+        by_water,
+        (altered, genuine_headers),
+    ]:
+        producer.send(topic.name, value=forged_value, headers=headers).get(timeout=30)
     producer.close()
+    assert altered != genuine_value
     out = io.StringIO()
     agent = UtilityAgent(
         relayed.bootstrap,
         relayed.topics,
         Utility.GAS,
-        SIGNING_KEY,
+        [SIGNING_KEY.public()],
+        development_key("gas"),
         out=out,
         group_id=f"agent-{relayed.topics.prefix}",
     )
-    agent.run(automatic("execute", None, 0), threading.Event(), max_orders=1)
-    assert "REJECTED" in out.getvalue()
+    agent.run(automatic("execute", None, 0), threading.Event(), max_orders=3)
+    assert out.getvalue().count("REJECTED") == 3, out.getvalue()
+    assert "unknown key 'dev-water'" in out.getvalue()
+    assert "does not verify" in out.getvalue()
     assert read_topic(relayed.bootstrap, relayed.topics.receipts.name, expect=0, settle_s=1) == []
+
+
+def test_forged_receipts_are_dead_lettered_and_change_nothing(
+    relayed: Relayed, receipts: ReceiptGateway
+) -> None:
+    """No client without the power company's key can mark its order executed: not an
+    unsigned receipt, not one signed by the water company, not one whose signature was
+    made for other bytes."""
+    order_id = power_cut(relayed)
+    receipt = {
+        "receipt_id": "forged-1",
+        "order_id": order_id,
+        "utility": "power",
+        "status": "executed",
+        "meter": "M",
+        "reading": 1.0,
+        "executed_at": "2021-11-01T10:00:00+08:00",
+    }
+    value = orjson.dumps(receipt)
+    genuine_value, genuine_headers = signed_by(value, "power")
+    by_water = signed_envelope(
+        value,
+        development_key("water"),
+        ce_id="x",
+        ce_type=RECEIPT_TYPE,
+        source="urn:liandong:utility:power",
+        subject="case",
+    )
+    forgeries = [
+        (value, []),
+        by_water,
+        signed_by(value, "water"),  # the water company's own envelope, for power's order
+        (genuine_value.replace(b"M", b"N"), genuine_headers),
+    ]
+    producer = KafkaProducer(bootstrap_servers=relayed.bootstrap, acks="all")
+    for forged, headers in forgeries:
+        producer.send(relayed.topics.receipts.name, value=forged, headers=headers).get(timeout=30)
+    producer.close()
+    dead = read_topic(relayed.bootstrap, relayed.topics.dead_letters.name, expect=4)
+    assert [r.header("dlq-code") for r in dead] == [b"forged"] * 4
+    case = relayed.app.get_case(UUID(order_id.split("/")[0]))
+    assert case.orders[order_id].status is OrderStatus.ISSUED

@@ -48,9 +48,7 @@ def pipeline(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Pipeline]:
     url = f"sqlite:///{tmp_path / 'events.sqlite'}"
     app = Liandong(env=store_env(url), clock=clock)
     topics = Topics(prefix=f"t{uuid.uuid4().hex[:10]}")
-    relay = EventRelay(
-        app, kafka_bootstrap, topics, signing_key=b"k", transactional_id=f"relay-{topics.prefix}"
-    )
+    relay = EventRelay(app, kafka_bootstrap, topics, transactional_id=f"relay-{topics.prefix}")
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
     thread.start()
