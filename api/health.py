@@ -50,6 +50,7 @@ def _timed(name: str, probe: Callable[[], tuple[bool, str]]) -> Check:
     )
 
 
+STORES = ("kafka", "event_store", "view_store")
 PROBE_TABLE = "CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, probed_at TEXT)"
 
 
@@ -107,7 +108,14 @@ def check_health(services: Services) -> Health:
     rows = _timed_rows(services)
     for worker in sorted(set(services.settings.expected_workers) | set(rows)):
         checks[worker] = _worker_check(worker, rows)
-    status: Literal["ok", "degraded"] = (
-        "ok" if all(c.status == "up" for c in checks.values()) else "degraded"
-    )
+    # Degraded: a store or the broker is down, an expected worker is not running, or any
+    # worker failed. (Another worker that was stopped, a standby relay say, is shown only.)
+    expected = set(services.settings.expected_workers)
+    failing = [
+        name
+        for name, check in checks.items()
+        if check.status == "down"
+        and (name in expected or name in STORES or check.detail.startswith("failed"))
+    ]
+    status: Literal["ok", "degraded"] = "degraded" if failing else "ok"
     return Health(status=status, checks=checks)

@@ -70,8 +70,13 @@ class KeyStore:
             tx.execute(SCHEMA)
         columns = {r[0] for r in db.query(_COLUMNS[db.dialect])}
         if "person" not in columns:
-            with db.transaction() as tx:
-                tx.execute(ADD_PERSON)
+            try:
+                with db.transaction() as tx:
+                    tx.execute(ADD_PERSON)
+            except Exception:  # another process added it first (a race at start)
+                columns = {r[0] for r in db.query(_COLUMNS[db.dialect])}
+                if "person" not in columns:
+                    raise
 
     def issue(
         self,

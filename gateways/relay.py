@@ -105,6 +105,8 @@ class EventRelay:
         self._producer: KafkaProducer | None = None
         self.lock = relay_lock(app.env, app.recorder)
         self.beacon = beacon or Beacon(None, "relay")
+        # A relay waiting for the lock reports apart, so the active relay's row stays true.
+        self.standby_beacon = Beacon(self.beacon.view_store, f"{self.beacon.worker}:standby")
         self.metrics = relay_metrics()
         self.standing_by = False
         self.last_error: str | None = None
@@ -158,6 +160,8 @@ class EventRelay:
             try:
                 if self._producer is None:
                     self.connect()
+                    if self.standing_by:
+                        self.standby_beacon.report("stopped")  # it is the active one now
                     self.standing_by = False
                 if self.relay_batch() == 0:
                     stop.wait(self.poll_seconds)
@@ -166,7 +170,7 @@ class EventRelay:
                 if not self.standing_by:
                     log.warning("%s", exc)
                     self.standing_by = True
-                self.beacon.report("standby", error=str(exc))
+                self.standby_beacon.report("standby", error=str(exc))
                 stop.wait(STANDBY_POLL_SECONDS)
             except Exception as exc:
                 self.last_error = describe(exc)
