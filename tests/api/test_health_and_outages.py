@@ -184,3 +184,44 @@ def exercise_a_full_disk(api: Api, disk: Path) -> None:
     wait_for(lambda: api.client.get("/health").status_code == 200, "healthy again")
     again = api.post(TOWN, "/cases", listing(name="满盘"), **{"Idempotency-Key": "disk-full-1"})
     assert again.status_code == 201, again.text
+
+
+def test_metrics_show_the_relays_own_report_not_a_lag_of_zero(tmp_path: Path) -> None:
+    """An API process whose relay runs elsewhere (finding 8): no relay gauges of its own,
+    which would read 0, but the lag the relay last reported, with that report's age."""
+    from projections.workers import Beacon
+    from tests.faults.system import free_port
+
+    views = f"sqlite:///{tmp_path / 'views.sqlite'}"
+    Beacon(views, "relay").report("running", position=120, lag=37)
+    port = free_port()
+    env = {
+        **os.environ,
+        "LIANDONG_EVENT_STORE": "memory://",
+        "LIANDONG_VIEW_STORE": views,
+        "LIANDONG_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import httpx
+
+        def scrape() -> str | None:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.HTTPError:
+                return None
+
+        wait_for(scrape, "the API answered")
+        text = scrape() or ""
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "liandong_relay_lag_events" not in text
+    assert 'liandong_worker_lag{worker="relay"} 37.0' in text
+    assert 'liandong_worker_up{worker="relay"} 1.0' in text
