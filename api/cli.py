@@ -229,6 +229,18 @@ def _units(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kafka_acls(_: argparse.Namespace) -> int:
+    from gateways.kafka_acls import ROLES, apply_acls
+    from gateways.topics import Topics
+
+    settings = Settings()
+    count = apply_acls(
+        settings.kafka(), Topics(prefix=settings.topic_prefix), settings.relay_transactional_id
+    )
+    print(f"{count} ACLs granted to the principals {', '.join(ROLES)}")
+    return 0
+
+
 def _new_key(args: argparse.Namespace) -> int:
     import json
 
@@ -284,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     agent.set_defaults(func=_utility_agent)
     add_view_commands(sub)
+    acls = sub.add_parser(
+        "kafka-acls",
+        help="grant each process role its Kafka ACLs (run with the super user's credentials)",
+    )
+    acls.set_defaults(func=_kafka_acls)
     keys = sub.add_parser("keys", help="signing keys of the district and the utilities")
     ksub = keys.add_subparsers(dest="keys_command", required=True)
     new_key = ksub.add_parser("new", help="make an Ed25519 key pair; prints the public JWK")

@@ -117,7 +117,11 @@ def _read(sock: socket.socket, n: int) -> bytes:
 
 
 if __name__ == "__main__":
-    ok, detail = broker_answers(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:9092")
+    target = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:9092"
+    if "--before-authentication" in sys.argv:  # a listener that authenticates every client
+        ok, detail = secured_broker_answers(target, use_tls=False)
+    else:
+        ok, detail = broker_answers(target)
     if not ok:
         print(f"no answer: {detail}", file=sys.stderr)
     sys.exit(0 if ok else 1)

@@ -10,6 +10,12 @@
 #   KAFKA_HEAP            JVM heap (default 512m)
 #   KAFKA_SASL_PORT       also listen here with SASL_PLAINTEXT, mechanism PLAIN (off by default)
 #   KAFKA_SASL_USERS      its users, "name:password name:password" (default liandong:liandong)
+#   KAFKA_ACLS            1: least privilege. Every listener authenticates (clients and the
+#                         broker itself with SCRAM-SHA-256 on KAFKA_PORT, the controller link
+#                         with PLAIN); the StandardAuthorizer refuses whatever no ACL allows;
+#                         the only super user is "admin" (KAFKA_ADMIN_PASSWORD). Other SCRAM
+#                         users come from KAFKA_SCRAM_USERS ("name:password ..."), added when
+#                         storage is formatted. `liandong kafka-acls` grants each role its ACLs.
 #
 # `start` is idempotent: a broker already answering on the port is left alone.
 # Storage is formatted once; stop then start keeps every topic and message.
@@ -49,7 +55,12 @@ ensure_jars() {
 }
 
 pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
-answers() { "$python" "$repo/gateways/kafka_probe.py" "127.0.0.1:$port" 2>/dev/null; }
+answers() {
+  # An authenticating listener answers ApiVersions before any login (the probe has none).
+  local mode=()
+  if [ "${KAFKA_ACLS:-}" = 1 ]; then mode=(--before-authentication); fi
+  "$python" "$repo/gateways/kafka_probe.py" "127.0.0.1:$port" "${mode[@]}" 2>/dev/null
+}
 
 run_java() { java -Xmx"$heap" -Xms"$heap" -XX:+UseG1GC -cp "$lib/*" "$@"; }
 
@@ -58,6 +69,36 @@ write_config() {
   sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" -e "s|@DATA_DIR@|$data|g" \
     "$here/server.properties.template" >"$config"
   if [ -n "${KAFKA_SASL_PORT:-}" ]; then add_sasl_listener; fi
+  if [ "${KAFKA_ACLS:-}" = 1 ]; then secure_with_acls; fi
+}
+
+secure_with_acls() {
+  local listener=SASL_PLAINTEXT://127.0.0.1:$port admin=${KAFKA_ADMIN_PASSWORD:?set KAFKA_ADMIN_PASSWORD}
+  sed -i -e "s|^listeners=.*|listeners=$listener,CONTROLLER://127.0.0.1:$controller_port|" \
+    -e "s|^advertised.listeners=.*|advertised.listeners=$listener|" \
+    -e "s|^inter.broker.listener.name=.*|inter.broker.listener.name=SASL_PLAINTEXT|" \
+    -e "s|^listener.security.protocol.map=.*|listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT|" \
+    "$config"
+  cat >>"$config" <<PROPERTIES
+sasl.enabled.mechanisms=SCRAM-SHA-256
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin" user_admin="$admin";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+PROPERTIES
+}
+
+scram_users() {
+  # --add-scram arguments for the format step: admin, then KAFKA_SCRAM_USERS.
+  local pair
+  printf '%s\n' "--add-scram" "SCRAM-SHA-256=[name=admin,password=${KAFKA_ADMIN_PASSWORD}]"
+  for pair in ${KAFKA_SCRAM_USERS:-}; do
+    printf '%s\n' "--add-scram" "SCRAM-SHA-256=[name=${pair%%:*},password=${pair#*:}]"
+  done
 }
 
 # A second client listener that authenticates (as a production cluster would), so the
@@ -83,8 +124,11 @@ format_once() {
   if [ ! -f "$data/cluster.id" ]; then
     run_java kafka.tools.StorageTool random-uuid >"$data/cluster.id"
   fi
+  local extra=()
+  if [ "${KAFKA_ACLS:-}" = 1 ]; then mapfile -t extra < <(scram_users); fi
   run_java -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$data/server-logs" \
-    kafka.tools.StorageTool format --ignore-formatted -t "$(cat "$data/cluster.id")" -c "$config" >/dev/null
+    kafka.tools.StorageTool format --ignore-formatted -t "$(cat "$data/cluster.id")" -c "$config" \
+    "${extra[@]}" >/dev/null
 }
 
 start() {
