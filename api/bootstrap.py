@@ -108,4 +108,5 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now) -> Se
         UnitsRegistry.from_file(settings.units_file) if settings.units_file else default_registry()
     )
     app = Liandong(env=settings.event_store_env(), units=units, clock=clock)
+    app.record_registry()  # the registry this process enforces, on the audit trail
     return Services(settings=settings, app=app)

@@ -47,9 +47,10 @@ def _list(
 
 
 def load_demo(app: Liandong) -> int:
-    """Loads the demo ledger into an empty store; returns the number of events recorded."""
-    if app.event_count() > 0:
+    """Loads the demo ledger into a store with no cases; returns the events recorded."""
+    if app.has_cases():
         return 0
+    before = app.event_count()
     now = app.clock()
     deadline = now + timedelta(days=30)
     economy, town = Actor(unit="economy", person="张科长"), "town:degan"
@@ -139,4 +140,4 @@ def load_demo(app: Liandong) -> int:
             case_id=relocate, disposition="relocate", reason="应进未进园区", deadline=deadline
         ),
     )
-    return app.event_count()
+    return app.event_count() - before

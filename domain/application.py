@@ -39,10 +39,11 @@ from domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from domain.events import CaseEvent
+from domain.events import CaseEvent, EnterpriseListed
 from domain.indexes import UsccIndex, uscc_index_id
 from domain.patrol import Patrol
 from domain.records import EnterpriseDetails
+from domain.registry_record import REGISTRY_RECORD_ID, RegistryRecord, registry_content
 from domain.requests import RequestHandled, RequestRecord, request_record_id
 from domain.transcoding import OrjsonTranscoder, PydanticMapper
 from domain.units import UnitsRegistry, default_registry
@@ -201,6 +202,33 @@ class Liandong(Application[UUID]):
             evidence=command.evidence,
         )
         return self._save(patrol, created={"patrol_id": str(patrol.id)}, request=(actor, request))
+
+    # ------------------------------------------------------------ the registry
+
+    def record_registry(self) -> bool:
+        """Puts the units registry this process runs with on the trail, when it differs
+        from the one last recorded (the district office edited it). Returns whether it
+        recorded anything; a process that loses a race to record the same change finds it
+        recorded."""
+        actor = Actor(unit="district-office", person="units registry")
+        content = registry_content(self.units)
+        try:
+            record: Any = self.repository.get(REGISTRY_RECORD_ID, projector_func=project)
+        except AggregateNotFoundError:
+            record = RegistryRecord.adopt(actor, self.clock(), content)
+        else:
+            if not cast(RegistryRecord, record).change(actor, self.clock(), content):
+                return False
+        try:
+            self._save(record)
+        except ConcurrencyConflict:
+            return False  # another process recorded it at the same moment
+        return True
+
+    def has_cases(self) -> bool:
+        """Whether any enterprise is on the ledger."""
+        listed = self.recorder.select_notifications(1, 1, topics=[get_topic(EnterpriseListed)])
+        return bool(listed)
 
     # ------------------------------------------------------------ credentials
 

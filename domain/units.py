@@ -64,6 +64,10 @@ class UnitsRegistry:
         roles = {name: frozenset(Action(a) for a in acts) for name, acts in raw["roles"].items()}
         return cls((Unit.model_validate(u) for u in raw["units"]), roles)
 
+    def roles(self) -> dict[str, frozenset[Action]]:
+        """Each role and the actions it may post."""
+        return dict(self._roles)
+
     def __contains__(self, unit_id: object) -> bool:
         return unit_id in self._units
 

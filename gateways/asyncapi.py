@@ -11,6 +11,7 @@ from domain.credentials import KeyIssued, KeyRevoked
 from domain.events import all_case_events
 from domain.indexes import UsccRegistered
 from domain.patrol import PatrolRecorded
+from domain.registry_record import UnitsRegistryAdopted, UnitsRegistryChanged
 from domain.requests import RequestHandled
 from domain.values import Utility
 from gateways.envelope import SOURCE, event_type
@@ -106,6 +107,8 @@ def document(
         RequestHandled,
         KeyIssued,
         KeyRevoked,
+        UnitsRegistryAdopted,
+        UnitsRegistryChanged,
     ]
     refs, schemas = _schemas([*events, OrderMessage, Receipt])
     messages = {

@@ -65,7 +65,15 @@ STATE_AFTER = {
 }
 # Events of the store that are not about a case (the USCC index, patrols).
 NOT_CASE_EVENTS = frozenset(
-    {"UsccRegistered", "PatrolRecorded", "RequestHandled", "KeyIssued", "KeyRevoked"}
+    {
+        "UsccRegistered",
+        "PatrolRecorded",
+        "RequestHandled",
+        "KeyIssued",
+        "KeyRevoked",
+        "UnitsRegistryAdopted",
+        "UnitsRegistryChanged",
+    }
 )
 SUPPLY_AFTER = {"cut": "cut", "limit": "limited", "restore": "on"}
 

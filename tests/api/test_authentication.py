@@ -5,6 +5,7 @@ security headers."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,44 @@ def test_metrics_need_the_token_when_one_is_set(tmp_path: Path) -> None:
         assert api.client.get("/metrics", headers=api.headers("district-office")).status_code == 403
         ok = api.client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
         assert ok.status_code == 200
+
+
+def test_each_version_of_the_units_registry_is_on_the_trail(tmp_path: Path) -> None:
+    """The registry is data the district office edits: a process that starts with a
+    changed file records what changed; one that starts with the same file records nothing."""
+    from api.bootstrap import bootstrap
+    from domain.registry_record import (
+        REGISTRY_RECORD_ID,
+        UnitsRegistryAdopted,
+        UnitsRegistryChanged,
+    )
+    from domain.units import DEFAULT_UNITS
+
+    store = f"sqlite:///{tmp_path / 'events.sqlite'}"
+
+    def start(units_file: Path | None) -> list[Any]:
+        services = bootstrap(
+            Settings(
+                event_store=store,
+                view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
+                units_file=units_file,
+            )
+        )
+        events = list(services.app.events.get(REGISTRY_RECORD_ID))
+        services.close()
+        return events
+
+    assert [type(e) for e in start(None)] == [UnitsRegistryAdopted]
+    assert [type(e) for e in start(None)] == [UnitsRegistryAdopted], "same file: nothing new"
+    edited = json.loads(DEFAULT_UNITS.read_text(encoding="utf-8"))
+    edited["units"] = [u for u in edited["units"] if u["id"] != "town:baisha"]
+    edited["roles"]["ecology"] = [*edited["roles"]["ecology"], "strike_off"]
+    units_file = tmp_path / "units.json"
+    units_file.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
+    events = start(units_file)
+    assert [type(e) for e in events] == [UnitsRegistryAdopted, UnitsRegistryChanged]
+    change = events[1]
+    assert isinstance(change, UnitsRegistryChanged)
+    assert change.removed_units == ["town:baisha"]
+    assert change.changed_roles == ["ecology"]
+    assert change.actor.unit == "district-office"
