@@ -61,15 +61,20 @@ class ConsumerLoop:
     retry_seconds: float = 1.0
 
     def run(self, stop: threading.Event, on_poll: Callable[[], None] | None = None) -> None:
-        while not stop.is_set():
-            polled = self.consumer.poll(timeout_ms=300)
-            if on_poll is not None:
-                on_poll()
-            for records in polled.values():
-                for record in records:
-                    if not self._process(record, stop):
-                        break  # retry from this record on the next poll
-        self.consumer.close()
+        """Consumes until `stop`. The consumer is closed however the loop ends: one left
+        open after an error keeps its member in the group through its heartbeat thread,
+        and the group's next rebalance waits for that member until it times out."""
+        try:
+            while not stop.is_set():
+                polled = self.consumer.poll(timeout_ms=300)
+                if on_poll is not None:
+                    on_poll()
+                for records in polled.values():
+                    for record in records:
+                        if not self._process(record, stop):
+                            break  # retry from this record on the next poll
+        finally:
+            self.consumer.close()
 
     def _process(self, record: ConsumerRecord, stop: threading.Event) -> bool:
         partition = TopicPartition(record.topic, record.partition)

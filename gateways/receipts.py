@@ -105,11 +105,15 @@ class ReceiptGateway:
             auto_offset_reset="earliest",
             client_id=self.group_id,
         )
-        producer = KafkaProducer(
-            **access(self.bootstrap).options(),
-            acks="all",
-            client_id=f"{self.group_id}-dead-letters",
-        )
+        try:
+            producer = KafkaProducer(
+                **access(self.bootstrap).options(),
+                acks="all",
+                client_id=f"{self.group_id}-dead-letters",
+            )
+        except BaseException:
+            consumer.close()  # see ConsumerLoop.run: an open consumer stalls the group
+            raise
         try:
             self.beacon.report("running")
             loop = ConsumerLoop(consumer, self.handle, producer, self.topics.dead_letters.name)

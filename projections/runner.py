@@ -279,10 +279,10 @@ class ProjectionRunner:
         self.beacon.report("starting")
         self._catch_up_live(stop)
         consumer = self._consumer(group=True)
-        partitions = self._partitions(consumer)
-        consumer.assign(partitions)
-        self._seek_to_stored(consumer, partitions)
         try:
+            partitions = self._partitions(consumer)
+            consumer.assign(partitions)
+            self._seek_to_stored(consumer, partitions)
             while not stop.is_set():
                 applied = self._step(consumer)
                 self.beacon.report("running", lag=self._behind(consumer))

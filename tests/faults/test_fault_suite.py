@@ -45,6 +45,7 @@ from projections.db import Database
 from projections.runner import ProjectionRunner
 from projections.status import StatusProjection
 from tests.faults.system import System, wait_until
+from tests.gateways.conftest import transactions_settled
 from tests.gateways.test_two_relays import committed_events
 from tests.infra_fixtures import REPO, TEST_KAFKA_PORT, run_script
 
@@ -186,13 +187,11 @@ def broker_killed(system: System, rng: random.Random, stop: threading.Event) -> 
     """The broker dies by SIGKILL and comes back, twice."""
     data = REPO / ".data" / "test-kafka"
     env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(data)}
-    for _ in range(2):
-        stop.wait(rng.uniform(3.0, 6.0))
-        if stop.is_set():
-            return
+    for _ in range(2):  # both kills happen, even if the traffic ends first
+        time.sleep(rng.uniform(3.0, 6.0))
         os.kill(int((data / "broker.pid").read_text()), signal.SIGKILL)
         system.kills["broker"] = system.kills.get("broker", 0) + 1
-        stop.wait(rng.uniform(1.0, 3.0))
+        time.sleep(rng.uniform(1.0, 3.0))  # the broker is down this long, then restarts
         run_script("infra/kafka/kafka.sh", "start", env=env)
 
 
@@ -237,8 +236,21 @@ def test_nothing_acknowledged_is_lost_or_duplicated(system: System, scenario: st
             item += 1
             client.one_enterprise(f"{serial}-{item}", producer, topics)
 
-    chaos = threading.Thread(target=SCENARIOS[scenario], args=(system, rng, stop_chaos))
-    clients = [threading.Thread(target=traffic, args=(n,)) for n in range(CLIENTS)]
+    failures: list[BaseException] = []
+
+    def guarded(target: Callable[..., None], *args: Any) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target(*args)
+            except BaseException as exc:  # a dead client or chaos thread fails the test
+                failures.append(exc)
+                stop_chaos.set()
+                stop_traffic.set()
+
+        return run
+
+    chaos = threading.Thread(target=guarded(SCENARIOS[scenario], system, rng, stop_chaos))
+    clients = [threading.Thread(target=guarded(traffic, n)) for n in range(CLIENTS)]
     for thread in (chaos, *clients):
         thread.start()
     time.sleep(TRAFFIC_SECONDS)  # how long the traffic and the chaos run, not a wait
@@ -251,6 +263,8 @@ def test_nothing_acknowledged_is_lost_or_duplicated(system: System, scenario: st
     for thread in clients:
         thread.join()
     producer.close()
+    if failures:
+        raise failures[0]
     report = settle_and_check(system, topics, tally)
     print(f"\n{scenario}: " + ", ".join(f"{k} {v}" for k, v in report.items()))
     print(f"  kills: {system.kills}")
@@ -290,17 +304,25 @@ def check(system: System, topics: Topics, tally: Tally, app: Liandong) -> dict[s
         "the relay published everything",
     )
     published = committed_events(system.kafka_bootstrap, topics.events.name)
-    views = Database(system.view_store)
     wait_until(
-        lambda: views.query("SELECT count(*) FROM audit_entries")[0][0] >= stored,
-        "the projections caught up",
+        lambda: transactions_settled(system.kafka_bootstrap, topics.events.name),
+        "the last transaction's markers landed",
+    )
+    clean = Database(f"sqlite:///{system.root / 'clean.sqlite'}")
+    for projection in (StatusProjection(), AuditProjection()):
+        ProjectionRunner(projection, clean, system.kafka_bootstrap, topics.events.name).catch_up()
+    views = Database(system.view_store)
+    # Both live views converge on the clean rebuild (a view that lost or doubled an event
+    # never would, and the wait times out).
+    wait_until(
+        lambda: all(
+            p.digest(views) == p.digest(clean) for p in (StatusProjection(), AuditProjection())
+        ),
+        "the live views caught up with a clean rebuild",
     )
     audit_ids = [r[0] for r in views.query("SELECT event_id FROM audit_entries")]
     cases = views.query("SELECT count(*), count(DISTINCT case_id) FROM status_cases")[0]
     in_view = {r[0] for r in views.query("SELECT name FROM status_cases")}
-    clean = Database(f"sqlite:///{system.root / 'clean.sqlite'}")
-    for projection in (StatusProjection(), AuditProjection()):
-        ProjectionRunner(projection, clean, system.kafka_bootstrap, topics.events.name).catch_up()
     names = set(tally.names)
     # Nothing appears that no client was answered for (every client finished its items).
     unacknowledged = sorted(set(listed) - names)

@@ -18,7 +18,7 @@ import pytest
 from domain import commands as c
 from projections.audit import AuditProjection
 from projections.db import Database
-from projections.runner import rebuild, stored_offsets
+from projections.runner import TRACKING, rebuild, stored_offsets
 from projections.status import StatusProjection
 from tests.domain.scenario import TOWN
 from tests.gateways.kafka_reading import read_topic
@@ -40,9 +40,11 @@ def last_offsets(bootstrap: str, topic: str, count: int) -> dict[int, int]:
 
 
 def applied(url: str, topic: str) -> int:
+    """Offsets the status view has applied (0 before its runner has made its tables)."""
     db = Database(url)
     try:
         with db.transaction() as tx:
+            tx.execute(TRACKING)
             return sum(stored_offsets(tx, "status", topic).values())
     finally:
         db.close()
