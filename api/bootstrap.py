@@ -18,6 +18,7 @@ from projections.audit import AuditProjection
 from projections.db import Database
 from projections.runner import Projection, ProjectionRunner, setup
 from projections.status import StatusProjection
+from projections.workers import SCHEMA as WORKERS_SCHEMA
 from projections.workers import Beacon
 
 
@@ -35,6 +36,8 @@ class Services:
             # The views exist (empty) before any projection has run, so queries answer.
             for projection in self.projections().values():
                 setup(self._views, projection)
+            with self._views.transaction() as tx:
+                tx.execute(WORKERS_SCHEMA)  # heartbeats /health and /metrics read
         return self._views
 
     @cached_property

@@ -154,8 +154,8 @@ class WorkerRow:
 
 
 def worker_rows(db: Database) -> dict[str, WorkerRow]:
+    """Every worker's last report (the table is made with the views: api/bootstrap.py)."""
     with db.transaction() as tx:
-        tx.execute(SCHEMA)
         rows = tx.execute(
             "SELECT worker, state, pid, position, lag, last_error, error_at, beat_at "
             "FROM worker_status"

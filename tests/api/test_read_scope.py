@@ -69,19 +69,24 @@ def case(api: Api) -> str:
     )
     assert created.status_code == 201, created.text
     case_id = str(created.json()["created"]["case_id"])
+    close_with_a_cut_order(api, case_id, "power", "economy")
+    return case_id
+
+
+def close_with_a_cut_order(api: Api, case_id: str, utility: str, requester: str) -> None:
+    """Economy classifies the case close; `requester` asks `utility` to cut."""
     deadline = (datetime.now(tz=UTC) + timedelta(days=30)).isoformat()
     body = {"disposition": "close", "reason": "关停", "deadline": deadline}
     assert api.post("economy", f"/cases/{case_id}/classify", body).status_code == 200
     order = {
-        "utility": "power",
+        "utility": utility,
         "kind": "cut",
         "grounds": "close_classification",
-        "document_number": "江津经信〔2026〕7号",
+        "document_number": "江津〔2026〕7号",
         "deadline": deadline,
     }
-    response = api.post("economy", f"/cases/{case_id}/request-utility-order", order)
+    response = api.post(requester, f"/cases/{case_id}/request-utility-order", order)
     assert response.status_code == 200, response.text
-    return case_id
 
 
 def same_as_missing(api: Api, unit: str, path: str, case_id: str, **params: Any) -> None:
@@ -192,18 +197,7 @@ def test_lists_show_a_town_its_territory_and_a_utility_its_orders(system: Api) -
     )
     mine_id = mine.json()["created"]["case_id"]
     theirs_id = theirs.json()["created"]["case_id"]
-    deadline = (datetime.now(tz=UTC) + timedelta(days=30)).isoformat()
-    close = {"disposition": "close", "reason": "关停", "deadline": deadline}
-    assert api.post("economy", f"/cases/{theirs_id}/classify", close).status_code == 200
-    gas = {
-        "utility": "gas",
-        "kind": "cut",
-        "grounds": "close_classification",
-        "document_number": "白沙〔2026〕1号",
-        "deadline": deadline,
-    }
-    ordered = api.post("town:baisha", f"/cases/{theirs_id}/request-utility-order", gas)
-    assert ordered.status_code == 200, ordered.text
+    close_with_a_cut_order(api, theirs_id, "gas", "town:baisha")
 
     def listed(unit: str, **params: Any) -> set[str]:
         page = api.get(unit, "/enterprises", **params)
