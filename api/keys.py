@@ -51,10 +51,6 @@ class Holder:
     person: str | None
 
 
-# The administrator who issues and revokes keys from the command line.
-Administrator = Actor
-
-
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -84,7 +80,7 @@ class KeyStore:
         label: str = "",
         *,
         person: str | None = None,
-        by: Administrator | None = None,
+        by: Actor | None = None,
     ) -> IssuedKey:
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         if self.app is not None:
@@ -103,9 +99,7 @@ class KeyStore:
             )
         return IssuedKey(key_id, unit, f"ld_{key_id}_{secret}", person)
 
-    def revoke(
-        self, key_id: str, *, by: Administrator | None = None, reason: str = "revoked"
-    ) -> bool:
+    def revoke(self, key_id: str, *, by: Actor | None = None, reason: str = "revoked") -> bool:
         rows = self.db.query(
             "SELECT unit FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", (key_id,)
         )
@@ -130,7 +124,7 @@ class KeyStore:
         label: str = "",
         *,
         person: str | None = None,
-        by: Administrator | None = None,
+        by: Actor | None = None,
     ) -> tuple[IssuedKey, list[str]]:
         """Issues a new key and revokes the others of the same holder (the person, or the
         unit's own keys); returns the new key and the revoked ids."""
@@ -165,10 +159,6 @@ class KeyStore:
         if revoked is not None or not hmac.compare_digest(stored, _hash(secret)):
             return None
         return Holder(key_id, str(unit), person)
-
-    def unit_of(self, presented: str) -> str | None:
-        holder = self.holder_of(presented)
-        return holder.unit if holder else None
 
 
 def key_id_of(presented: str) -> str | None:

@@ -33,11 +33,6 @@ class Topic(Generic[M]):
     def serialize(self, message: M) -> bytes:
         return orjson.dumps(message.model_dump(mode="json"))
 
-    def deserialize(self, value: bytes) -> M:
-        """Raises pydantic.ValidationError or orjson.JSONDecodeError on bad input."""
-        assert self.model is not None
-        return self.model.model_validate(orjson.loads(value))
-
     def new_topic(self) -> NewTopic:
         return NewTopic(
             self.name,

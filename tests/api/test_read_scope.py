@@ -40,6 +40,11 @@ UTILITIES = ["power", "water", "gas"]
 USCC = with_check_character("91500116MA0007001")
 
 
+def minimal_fields(utility: str) -> set[str]:
+    """What a utility sees of a case it holds an order for (DOMAIN.md 12)."""
+    return {"source", "case_id", "name", "uscc", "address", "town", f"supply_{utility}", "orders"}
+
+
 def expected(unit: str) -> str:
     """full, minimal (what power's order needs) or none: from DOMAIN.md 12."""
     if unit in DEPARTMENTS_AND_OFFICE or unit == HOME:
@@ -127,16 +132,7 @@ def test_every_unit_reads_a_case_exactly_as_far_as_domain_12_allows(
     if reach == "minimal":
         assert detail.status_code == 200, detail.text
         seen = detail.json()
-        assert set(seen) == {
-            "source",
-            "case_id",
-            "name",
-            "uscc",
-            "address",
-            "town",
-            "supply_power",
-            "orders",
-        }
+        assert set(seen) == minimal_fields("power")
         assert {o["utility"] for o in seen["orders"]} == {"power"}
         assert "W-7001" not in str(seen)
         assert "13800000000" not in str(seen)
@@ -218,14 +214,5 @@ def test_lists_show_a_town_its_territory_and_a_utility_its_orders(system: Api) -
     assert listed("town:baisha") == {theirs_id}
     assert listed("power") == set()
     [item] = api.get("gas", "/enterprises").json()["items"]
-    assert set(item) == {
-        "source",
-        "case_id",
-        "name",
-        "uscc",
-        "address",
-        "town",
-        "supply_gas",
-        "orders",
-    }
+    assert set(item) == minimal_fields("gas")
     assert listed("economy") >= {mine_id, theirs_id}
