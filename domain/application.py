@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID, uuid4
 
@@ -18,19 +18,18 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import IntegrityError, Mapper
 from eventsourcing.utils import get_topic
 
+from domain import commands as c
 from domain.actions import Action
 from domain.case import Case, check_uscc
+from domain.case_memory import CaseSnapshot
 from domain.commands import (
-    ArbitrateDispute,
     CaseCommand,
     Command,
-    CorrectRecord,
-    LaunchJointEnforcement,
     ListEnterprise,
     OrderCommand,
-    RaiseDispute,
     RecordPatrol,
 )
+from domain.control_areas import CONTROL_AREAS_ID, ControlAreas
 from domain.credentials import Credential, credential_id
 from domain.errors import (
     ConcurrencyConflict,
@@ -40,14 +39,16 @@ from domain.errors import (
     PermissionDenied,
 )
 from domain.events import CaseEvent, EnterpriseListed
-from domain.indexes import UsccIndex, uscc_index_id
+from domain.handlers import handler_for
+from domain.indexes import UsccIndex, WorkshopIndex, uscc_index_id, workshop_index_id
+from domain.linkage import FOLLOW_UP_CHECK_DAYS
 from domain.patrol import Patrol
 from domain.records import EnterpriseDetails
 from domain.registry_record import REGISTRY_RECORD_ID, RegistryRecord, registry_content
 from domain.requests import RequestHandled, RequestRecord, request_record_id
 from domain.transcoding import OrjsonTranscoder, PydanticMapper
 from domain.units import UnitsRegistry, default_registry
-from domain.values import Actor
+from domain.values import Actor, CaseState
 
 Clock = Callable[[], datetime]
 
@@ -99,6 +100,9 @@ class CommandResult:
 
 class Liandong(Application[UUID]):
     name = "liandong"
+    # A case is snapshotted every this many events, so loading one replays at most as many.
+    snapshot_interval = 50
+    snapshot_class = CaseSnapshot
     env = {  # noqa: RUF012 (eventsourcing reads the class attribute)
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": ".data/liandong-events.sqlite",
@@ -113,13 +117,22 @@ class Liandong(Application[UUID]):
         *,
         units: UnitsRegistry | None = None,
         clock: Clock = utc_now,
+        follow_up_check: timedelta = timedelta(days=FOLLOW_UP_CHECK_DAYS),
     ) -> None:
-        super().__init__(env)
+        super().__init__({"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})})
         self.units = units or default_registry()
         self.clock = clock
+        self.follow_up_check = follow_up_check
 
     def construct_mapper(self) -> Mapper[UUID]:
-        return cast(Mapper[UUID], PydanticMapper(transcoder=OrjsonTranscoder()))
+        # Through the factory, so the library's COMPRESSOR_TOPIC and CIPHER_TOPIC apply.
+        return self.factory.mapper(
+            transcoder=OrjsonTranscoder(), mapper_class=cast(Any, PydanticMapper)
+        )
+
+    def decode_state(self, stored: bytes) -> dict[str, Any]:
+        """A stored event's fields (decrypted and decompressed as configured)."""
+        return cast(PydanticMapper, self.mapper).decode_state(stored)
 
     # ------------------------------------------------------------ commands
 
@@ -135,18 +148,32 @@ class Liandong(Application[UUID]):
             return self.list_enterprise(actor, command, request)
         if isinstance(command, RecordPatrol):
             return self.record_patrol(actor, command, request)
+        if isinstance(command, (c.DefineControlArea, c.RemoveControlArea, c.RefuseRegistration)):
+            return self.maintain_control_areas(actor, command, request)
         assert isinstance(command, (CaseCommand, OrderCommand))
-        self._check_named_units(command)
         case = self.get_case(command.case_id)
         if not self.may_see(actor.unit, case):
             raise no_such_case(case.id)  # DOMAIN.md 12: as if it did not exist
+        self._require_own_territory(actor, case, command)
+        self._check_named_units(command, case)
         now = max(self.clock(), case.modified_on)
         arguments = command.arguments()
-        if isinstance(command, CorrectRecord):
+        if isinstance(command, c.CorrectRecord):
             arguments["original"] = self._event_at(case.id, command.corrects_version)
-            del arguments["corrects_version"]
-        created = getattr(case, command.method)(actor, now, **arguments)
-        return self._save(case, created=self._describe(created), request=(actor, request))
+        if isinstance(command, c.StrikeOff):
+            arguments["follow_up_in"] = self.follow_up_check
+        created = handler_for(command)(case, actor, now, **arguments)
+        others: list[Any] = []
+        if isinstance(command, c.AddUscc):
+            others.append(UsccIndex.register(command.uscc, case.id, actor, now))
+        try:
+            return self._save(
+                case, *others, created=self._describe(created), request=(actor, request)
+            )
+        except ConcurrencyConflict:
+            if isinstance(command, c.AddUscc):
+                self._refuse_duplicate(command.uscc)
+            raise
 
     def list_enterprise(
         self, actor: Actor, command: ListEnterprise, request: RequestKey | None = None
@@ -177,14 +204,39 @@ class Liandong(Application[UUID]):
             found_by_patrol=command.found_by_patrol,
         )
         index = UsccIndex.register(command.uscc, case.id, actor, now) if command.uscc else None
+        workshops, warnings = self._workshops(command, case.id, actor, now)
+        created: dict[str, Any] = {"case_id": str(case.id)}
+        if warnings:
+            created["warnings"] = warnings
         try:
-            return self._save(
-                case, index, created={"case_id": str(case.id)}, request=(actor, request)
-            )
+            return self._save(case, index, workshops, created=created, request=(actor, request))
         except ConcurrencyConflict:
             if command.uscc:
                 self._refuse_duplicate(command.uscc)
             raise
+
+    def _workshops(
+        self, command: ListEnterprise, case_id: UUID, actor: Actor, now: datetime
+    ) -> tuple[WorkshopIndex, list[str]]:
+        """The name-and-address index with the new case in it, and a warning for each open
+        case already listed under that name and address (an unlicensed workshop listed
+        twice has no USCC to be refused on)."""
+        index_id = workshop_index_id(command.town, command.name, command.address)
+        try:
+            index: Any = self.repository.get(index_id, projector_func=project)
+        except AggregateNotFoundError:
+            return WorkshopIndex.start(index_id, case_id, actor, now), []
+        warnings = []
+        for earlier in cast(WorkshopIndex, index).case_ids:
+            with contextlib.suppress(NotFound):
+                other = self.get_case(earlier)
+                if other.state not in (CaseState.STRUCK_OFF, CaseState.WITHDRAWN):
+                    warnings.append(
+                        f"an open case {earlier} is listed under the same name and address "
+                        f"({other.state.value}); withdraw this listing if it is the same workshop"
+                    )
+        cast(WorkshopIndex, index).add(case_id, actor, now)
+        return cast(WorkshopIndex, index), warnings
 
     def record_patrol(
         self, actor: Actor, command: RecordPatrol, request: RequestKey | None = None
@@ -202,6 +254,50 @@ class Liandong(Application[UUID]):
             evidence=command.evidence,
         )
         return self._save(patrol, created={"patrol_id": str(patrol.id)}, request=(actor, request))
+
+    # ------------------------------------------------------------ 四山 control areas
+
+    def control_areas(self) -> ControlAreas | None:
+        try:
+            areas: Any = self.repository.get(CONTROL_AREAS_ID, projector_func=project)
+        except AggregateNotFoundError:
+            return None
+        return cast(ControlAreas, areas)
+
+    def maintain_control_areas(
+        self,
+        actor: Actor,
+        command: c.DefineControlArea | c.RemoveControlArea | c.RefuseRegistration,
+        request: RequestKey | None = None,
+    ) -> CommandResult:
+        self.units.require(actor.unit, command.action_for())
+        now = self.clock()
+        areas = self.control_areas() or ControlAreas.start(actor, now)
+        if isinstance(command, c.RemoveControlArea):
+            areas.remove(actor, now, area_id=command.area_id, reason=command.reason)
+            return self._save(areas, created={"id": command.area_id}, request=(actor, request))
+        if command.town not in self.units.territories():
+            raise InvalidInput(
+                f"{command.town!r} is not a town, subdistrict or platform",
+                rule="towns are listed in the units registry",
+                field="town",
+                message_zh=f"{command.town!r} 不是登记的镇街或平台",
+            )
+        if isinstance(command, c.DefineControlArea):
+            area_id = areas.define(
+                actor, now, name=command.name, town=command.town, places=command.places
+            )
+        else:
+            area_id = areas.refuse_registration(
+                actor,
+                now,
+                applicant=command.applicant,
+                address=command.address,
+                town=command.town,
+                document_number=command.document_number,
+                reason=command.reason,
+            )
+        return self._save(areas, created={"id": area_id}, request=(actor, request))
 
     # ------------------------------------------------------------ the registry
 
@@ -277,7 +373,8 @@ class Liandong(Application[UUID]):
         outside looks exactly like one that does not exist. (What utilities see of a case
         is decided where they read: only their own orders, api/scope.py.)"""
         unit = self.units.get(unit_id)
-        return not unit.is_territorial or case.town == unit.id
+        destination = case.destination.park if case.destination else None
+        return not unit.is_territorial or unit.id in (case.town, destination)
 
     def case_as_of(self, case_id: UUID, at: datetime) -> Case:
         """Time travel: the case as it stood at `at` (its last event at or before then)."""
@@ -380,6 +477,7 @@ class Liandong(Application[UUID]):
                 field="case_id",
                 message_zh="案件已被其他操作修改，请刷新后重试",
             ) from exc
+        self._snapshot(processing)
         self._notify(recordings)
         own = [r for r in recordings if not isinstance(r.domain_event, RequestHandled)]
         return CommandResult(
@@ -389,6 +487,26 @@ class Liandong(Application[UUID]):
             events=len(own),
             created=created or {},
         )
+
+    def _snapshot(self, processing: ProcessingEvent[UUID]) -> None:
+        """Saving takes the snapshots: a case whose new events crossed a multiple of the
+        interval is snapshotted as it stands (no replay). A snapshot is a cache of state the
+        events hold, so one lost to a crash here costs only a longer replay."""
+        if self.snapshots is None:
+            return
+        added: dict[UUID, int] = {}
+        for event in processing.events:
+            added[event.originator_id] = added.get(event.originator_id, 0) + 1
+        taken = []
+        for aggregate_id, count in added.items():
+            aggregate = processing.aggregates.get(aggregate_id)
+            if not isinstance(aggregate, Case):
+                continue
+            n = self.snapshot_interval
+            if aggregate.version // n > (aggregate.version - count) // n:
+                taken.append(CaseSnapshot.take(aggregate))
+        if taken:
+            self.snapshots.put(taken)
 
     @staticmethod
     def _describe(created: object) -> dict[str, Any]:
@@ -424,24 +542,72 @@ class Liandong(Application[UUID]):
                 message_zh="巡查记录不存在或不属于本辖区",
             )
 
-    def _check_named_units(self, command: Command) -> None:
-        """Units a command names must exist (and enforcement names departments, not towns)."""
-        named: list[tuple[str, str]] = []
-        if isinstance(command, LaunchJointEnforcement):
-            named = [("units", u) for u in command.units]
-        elif isinstance(command, ArbitrateDispute):
-            named = [("responsible_unit", command.responsible_unit)]
-        elif isinstance(command, RaiseDispute) and command.suggested_unit:
-            named = [("suggested_unit", command.suggested_unit)]
-        for field_name, unit_id in named:
-            if unit_id not in self.units or (
-                field_name == "units" and self.units.get(unit_id).is_territorial
-            ):
+    def _require_own_territory(self, actor: Actor, case: Case, command: Command) -> None:
+        """Rule 1: a town acts only in its territory. A park platform sees the enterprises
+        relocating into it, and acts on them only to confirm their entry."""
+        unit = self.units.get(actor.unit)
+        foreign = unit.is_territorial and case.town != actor.unit
+        if foreign and not isinstance(command, c.ConfirmParkEntry):
+            raise PermissionDenied(
+                f"{actor.unit!r} acts only on enterprises of its own territory; this one "
+                "is relocating into it, which it may only admit",
+                rule="rule 1: a town only in its own territory",
+                field="unit",
+                message_zh="仅可确认迁入本园区，不可办理其他事项",
+            )
+
+    def _check_named_units(self, command: Command, case: Case) -> None:
+        """Units a command names must exist and be able to do what they are named for, or
+        the task they get could never be done."""
+        named: list[tuple[str, str, Action | None]] = []
+        if isinstance(command, c.LaunchJointEnforcement):
+            named = [("units", u, Action.SUPPORT_JOINT_ENFORCEMENT) for u in command.units]
+        elif isinstance(command, c.ArbitrateDispute):
+            dispute = case.disputes.get(command.dispute_id)
+            task = case.tasks.get(dispute.task_id) if dispute else None
+            action = task.completes_on if task else None
+            named = [("responsible_unit", command.responsible_unit, action)]
+        elif isinstance(command, c.RaiseDispute) and command.suggested_unit:
+            named = [("suggested_unit", command.suggested_unit, None)]
+        elif isinstance(command, c.RecordIncident):
+            named = [("units", u, Action.REPORT_HAZARD_REMOVED) for u in command.units]
+        elif isinstance(command, c.SetRelocationDestination):
+            named = [("park", command.park, Action.CONFIRM_PARK_ENTRY)]
+        for field_name, unit_id, action in named:
+            if unit_id not in self.units:
                 raise InvalidInput(
-                    f"{unit_id!r} is not a department or utility in the registry",
+                    f"{unit_id!r} is not a unit in the registry",
                     rule="named units exist",
                     field=field_name,
-                    message_zh=f"{unit_id!r} 不是登记的部门或单位",
+                    message_zh=f"{unit_id!r} 不是登记的单位",
+                )
+            unit = self.units.get(unit_id)
+            if field_name == "park":
+                if unit.kind != "platform":
+                    raise InvalidInput(
+                        f"{unit_id!r} is not a park platform",
+                        rule="入园: the destination is an industrial-park platform",
+                        field=field_name,
+                        message_zh=f"{unit_id!r} 不是工业园区平台",
+                    )
+                continue
+            # Enforcement names departments (the town leads it); a hazard's removal may also
+            # fall to the case's own town, never to another.
+            town_may_be_named = isinstance(command, c.RecordIncident) and unit_id == case.town
+            if field_name == "units" and unit.is_territorial and not town_may_be_named:
+                raise InvalidInput(
+                    f"{unit_id!r} is a town: name departments (the town leads)",
+                    rule="the town enforces with departments and companies it names",
+                    field=field_name,
+                    message_zh=f"{unit_id!r} 是镇街，不能被指定",
+                )
+            if action is not None and not self.units.permits(unit_id, action):
+                raise InvalidInput(
+                    f"{unit_id!r} may not {action.value}, so it cannot be given this task",
+                    rule="rule 1: a task goes to a unit that may post its action",
+                    field=field_name,
+                    message_zh=f"{unit_id!r} 无权办理 {action.value}，不能指定其承办",
+                    details={"unit": unit_id, "action": action.value},
                 )
 
     def _event_at(self, case_id: UUID, version: int) -> CaseEvent:

@@ -13,21 +13,16 @@ from uuid import UUID
 from eventsourcing.domain import BaseAggregate
 
 from domain.actions import Action
-from domain.case_acceptance import AcceptanceMixin
-from domain.case_base import CaseBase
-from domain.case_lifecycle import LifecycleMixin
+from domain.case_base import CaseBase, check_uscc_value
+from domain.case_duties import DutiesMixin
 from domain.case_supervision import SupervisionMixin
-from domain.errors import InvalidInput
 from domain.events import ApprovalLockApplied, EnterpriseListed
 from domain.linkage import PROBLEM_LEAD
 from domain.records import EnterpriseDetails, ProblemRecord, Supply
-from domain.uscc import uscc_problem
 from domain.values import Actor, ProblemKind, SupplyState, Utility
 
-RULE_2 = "rule 2: a USCC passes the GB 32100-2015 check digit"
 
-
-class Case(LifecycleMixin, AcceptanceMixin, SupervisionMixin, BaseAggregate[UUID]):
+class Case(DutiesMixin, SupervisionMixin, BaseAggregate[UUID]):
     def __init__(self) -> None:
         CaseBase.__init__(self)
 
@@ -88,33 +83,10 @@ class Case(LifecycleMixin, AcceptanceMixin, SupervisionMixin, BaseAggregate[UUID
         )
         # Every listed enterprise is under the approval lock (不予核准、审批和备案).
         case._record(ApprovalLockApplied, actor, now, note="listed on the ledger")
+        if any(p.major for p in records):
+            case._major_hazard_found(actor, now)
         return case
 
 
 def check_uscc(enterprise: EnterpriseDetails) -> None:
-    if enterprise.uscc is None:
-        if enterprise.uscc_override_reason:
-            raise InvalidInput(
-                "uscc_override_reason given without a uscc",
-                rule=RULE_2,
-                field="uscc_override_reason",
-                message_zh="未提供信用代码却给出了校验豁免理由",
-            )
-        return  # unlicensed workshops have no USCC, and are listable
-    problem = uscc_problem(enterprise.uscc)
-    if problem is None:
-        return
-    override = (enterprise.uscc_override_reason or "").strip()
-    if override and problem.startswith("check character"):
-        return  # early pilot codes fail only the checksum: accepted with a recorded override
-    raise InvalidInput(
-        f"uscc {enterprise.uscc!r}: {problem}"
-        + (
-            ""
-            if enterprise.uscc_override_reason
-            else "; an early pilot code may be listed with uscc_override_reason"
-        ),
-        rule=RULE_2,
-        field="uscc",
-        message_zh=f"统一社会信用代码 {enterprise.uscc!r} 校验失败：{problem}",
-    )
+    check_uscc_value(enterprise.uscc, enterprise.uscc_override_reason)

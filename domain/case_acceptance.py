@@ -16,7 +16,13 @@ from domain.events import (
     JointEnforcementLaunched,
     JointEnforcementSupported,
 )
-from domain.linkage import ORDER_REQUESTER, PlannedTask, follow_up_deadline, required_signers
+from domain.linkage import (
+    ORDER_REQUESTER,
+    RELOCATION_PERMITS,
+    PlannedTask,
+    follow_up_deadline,
+    required_signers,
+)
 from domain.records import AcceptanceRound, JointOperation
 from domain.values import (
     Actor,
@@ -25,7 +31,6 @@ from domain.values import (
     Evidence,
     LegalBasis,
     OrderKind,
-    PermitKind,
     SupplyState,
 )
 
@@ -51,9 +56,13 @@ class AcceptanceMixin(OrdersMixin):
                 missing.append("old site not verified")
             missing += [
                 f"new site {p.value} not granted"
-                for p in (PermitKind.EIA, PermitKind.DISCHARGE_PERMIT)
+                for p in RELOCATION_PERMITS
                 if p not in self.permits
             ]
+            if self.destination is None:
+                missing.append("destination park not named")
+            elif not self.park_entry_confirmed:
+                missing.append(f"entry into {self.destination.park} not confirmed")
             if missing:
                 raise RuleViolation(
                     "relocation not ready for acceptance: " + "; ".join(missing),
@@ -67,7 +76,10 @@ class AcceptanceMixin(OrdersMixin):
         )
         number = (self.acceptance.round + 1) if self.acceptance else 1
         required = required_signers(
-            disposition, town=self.town, problems=[p.kind for p in self.problems.values()]
+            disposition,
+            town=self.town,
+            problems=[p.kind for p in self.problems.values()],
+            reassigned=self.signers_reassigned,
         )
         self._record(
             AcceptanceRequested,
@@ -196,27 +208,6 @@ class AcceptanceMixin(OrdersMixin):
 
     # ------------------------------------------------------------ resumption and enforcement
 
-    def report_unauthorized_resumption(
-        self, actor: Actor, now: datetime, *, evidence: tuple[Evidence, ...], note: str = ""
-    ) -> None:
-        allowed = PRODUCTION_FORBIDDEN + (
-            (CaseState.CLASSIFIED, CaseState.STRUCK_OFF)
-            if self.disposition is Disposition.CLOSE
-            else ()
-        )
-        self._require_state("state", *allowed)
-        self._require_evidence(
-            evidence, "未经验收擅自恢复生产 is recorded with evidence", "photos of production"
-        )
-        self._record_resumption(
-            actor,
-            now,
-            source="town_report",
-            evidence=evidence,
-            action=Action.REPORT_UNAUTHORIZED_RESUMPTION,
-            note=note,
-        )
-
     def launch_joint_enforcement(
         self,
         actor: Actor,
@@ -226,9 +217,10 @@ class AcceptanceMixin(OrdersMixin):
         planned_for: datetime,
         document_number: str,
     ) -> str:
-        if not (self.unauthorized_resumption or self.acceptance_failed):
+        if not (self.unauthorized_resumption or self.acceptance_failed or self.refused_to_stop):
             raise RuleViolation(
-                "joint enforcement needs recorded unauthorized resumption or a failed acceptance",
+                "joint enforcement needs a recorded refusal to stop production, unauthorized "
+                "resumption or a failed acceptance",
                 rule="section 6: enforcement follows a recorded violation",
                 field="state",
                 message_zh="联合执法须以擅自恢复生产或验收不通过为前提",
@@ -274,9 +266,7 @@ class AcceptanceMixin(OrdersMixin):
                 "rule 1: units join the enforcement the town names them in",
             )
         if actor.unit in operation.supported_by:
-            raise RuleViolation(
-                "already recorded", rule="recorded once", field="operation_id", message_zh="已登记"
-            )
+            raise self._done_already("operation_id", "already recorded", "已登记")
         self._record(
             JointEnforcementSupported,
             actor,

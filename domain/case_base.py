@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.actions import Action
+from domain.consumption import ConsumptionHistory
 from domain.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from domain.events import TaskAssigned, TaskCancelled, TaskCompleted
 from domain.linkage import PlannedTask
 from domain.records import (
     AcceptanceRound,
     ConsumptionFlag,
+    Destination,
     Dispute,
     EnterpriseDetails,
     Incident,
@@ -25,10 +27,11 @@ from domain.records import (
     Notice,
     OrderRecord,
     ProblemRecord,
-    Reading,
+    ServedNotice,
     Supply,
     TaskRecord,
 )
+from domain.uscc import uscc_problem
 from domain.values import (
     Actor,
     CaseState,
@@ -40,6 +43,33 @@ from domain.values import (
 )
 
 DISTRICT_OFFICE = "district-office"
+RULE_2 = "rule 2: a USCC passes the GB 32100-2015 check digit"
+
+
+def check_uscc_value(uscc: str | None, override_reason: str | None) -> None:
+    """Rule 2, for a listing and for a USCC added later."""
+    if uscc is None:
+        if override_reason is not None and override_reason.strip():
+            raise InvalidInput(
+                "uscc_override_reason given without a uscc",
+                rule=RULE_2,
+                field="uscc_override_reason",
+                message_zh="未提供信用代码却给出了校验豁免理由",
+            )
+        return  # unlicensed workshops have no USCC, and are listable
+    problem = uscc_problem(uscc)
+    if problem is None:
+        return
+    override = (override_reason or "").strip()
+    if override and problem.startswith("check character"):
+        return  # early pilot codes fail only the checksum: accepted with a recorded override
+    raise InvalidInput(
+        f"uscc {uscc!r}: {problem}"
+        + ("" if override else "; an early pilot code may be listed with uscc_override_reason"),
+        rule=RULE_2,
+        field="uscc_override_reason" if override_reason is not None and not override else "uscc",
+        message_zh=f"统一社会信用代码 {uscc!r} 校验失败：{problem}",
+    )
 
 
 class CaseBase:
@@ -60,19 +90,27 @@ class CaseBase:
 
     def __init__(self) -> None:
         self.enterprise: EnterpriseDetails | None = None
+        self.found_by_patrol: UUID | None = None
         self.supplies: dict[Utility, Supply] = {}
         self.problems: dict[str, ProblemRecord] = {}
         self.disposition: Disposition | None = None
         self.deadline: datetime | None = None
+        self.classified_by: str | None = None
+        self.concurred_by: str | None = None  # 会同: the other unit's concurrence
         self.state: CaseState = CaseState.LISTED
         self.approval_lock = False
         self.licence_revoked = False
+        self.revocation_requested = False  # the district government asked market to revoke
         self.suspension_ordered = False
+        self.refused_to_stop = False  # 拒不执行停产整治
         self.old_site_verified = False
         self.closure_verified = False
+        self.destination: Destination | None = None
+        self.park_entry_confirmed = False
         self.acceptance: AcceptanceRound | None = None
         self.acceptance_failed = False
         self.unauthorized_resumption = False
+        self.signers_reassigned: dict[str, str] = {}  # arbitration: old signer -> new one
         self.permits: frozenset[PermitKind] = frozenset()
         self.tasks: dict[str, TaskRecord] = {}
         self.orders: dict[str, OrderRecord] = {}
@@ -81,8 +119,10 @@ class CaseBase:
         self.incidents: dict[str, Incident] = {}
         self.operations: dict[str, JointOperation] = {}
         self.flags: dict[str, ConsumptionFlag] = {}
-        self.readings: list[Reading] = []
+        self.served: dict[str, ServedNotice] = {}  # notices served on the enterprise
+        self.consumption = ConsumptionHistory()
         self.relapses = 0
+        self.struck_off_at: datetime | None = None
         self.seq = 0  # numbers the case's tasks, orders, notices... (T3, O7, ...)
 
     # ------------------------------------------------------------ reading
@@ -220,6 +260,11 @@ class CaseBase:
                 field=field,
                 message_zh=f"{field} 必须晚于当前时间",
             )
+
+    @staticmethod
+    def _done_already(field: str, what: str, what_zh: str) -> RuleViolation:
+        """The refusal of a thing that is done once (recorded, decided, closed...)."""
+        return RuleViolation(what, rule="done once", field=field, message_zh=what_zh)
 
     @staticmethod
     def _not_found(field: str, what: str, key: str) -> NotFound:

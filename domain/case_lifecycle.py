@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.actions import Action
 from domain.case_base import DISTRICT_OFFICE, CaseBase
@@ -23,8 +23,17 @@ from domain.events import (
     Reclassified,
     RecordCorrected,
     SuspensionOrdered,
+    TaskCompleted,
 )
-from domain.linkage import PROBLEM_LEAD, PlannedTask, fan_out, follow_up_deadline
+from domain.linkage import (
+    PERMIT_ISSUER,
+    PROBLEM_ASSISTS,
+    PROBLEM_LEAD,
+    RELOCATION_PERMITS,
+    PlannedTask,
+    fan_out,
+    follow_up_deadline,
+)
 from domain.records import ProblemRecord
 from domain.values import (
     Actor,
@@ -112,6 +121,19 @@ class LifecycleMixin(CaseBase):
         )
         for task in planned:
             self._assign(actor, now, task, deadline, ref="classification")
+        # 会同属地镇街: a classification by economy needs the town's concurrence, and one by
+        # the town needs economy's.
+        self._assign(
+            actor,
+            now,
+            PlannedTask(
+                self._co_classifier(actor.unit),
+                "concur with the classification (会同)",
+                Action.CONCUR_CLASSIFICATION,
+            ),
+            follow_up_deadline("concur_classification", now),
+            ref="classification",
+        )
         if not self.approval_lock:
             self._record(ApprovalLockApplied, actor, now, note="classified while unlocked")
 
@@ -128,9 +150,10 @@ class LifecycleMixin(CaseBase):
         evidence: tuple[Evidence, ...] = (),
     ) -> str:
         lead = PROBLEM_LEAD[kind]
-        if actor.unit not in (lead, self.town):
+        if actor.unit not in (lead, self.town, PROBLEM_ASSISTS.get(kind)):
             raise self._denied(
-                f"{kind.value} problems are recorded by their lead unit {lead!r} or the town",
+                f"{kind.value} problems are recorded by their lead unit {lead!r}, a unit "
+                "that assists on them, or the town",
                 "rule 1: only the unit named for an action may post it",
             )
         self._require_text("description", description, "a problem says what is wrong", "what")
@@ -147,19 +170,46 @@ class LifecycleMixin(CaseBase):
         )
         active = (CaseState.CLASSIFIED, CaseState.SUSPENDED, CaseState.ACCEPTANCE_REQUESTED)
         if self.disposition in (Disposition.RECTIFY, Disposition.RELOCATE) and self.state in active:
-            has_task = any(
-                t.unit == lead and t.completes_on is Action.SIGN_ACCEPTANCE
-                for t in self.open_tasks()
-            )
-            if not has_task:
+            later = follow_up_deadline("problem_found_later", now)
+            if not self._has_open(lead, Action.SIGN_ACCEPTANCE):
                 self._assign(
                     actor,
                     now,
                     PlannedTask(lead, "rectify problems and sign off", Action.SIGN_ACCEPTANCE),
-                    follow_up_deadline("problem_found_later", now),
+                    later,
                     ref="classification",
                 )
+            assisting = PROBLEM_ASSISTS.get(kind)
+            if assisting and not self._has_open(assisting, Action.RECORD_ASSISTANCE):
+                self._assign(
+                    actor,
+                    now,
+                    PlannedTask(assisting, "assist rectification (配合)", Action.RECORD_ASSISTANCE),
+                    follow_up_deadline("assist", now),
+                    ref="classification",
+                )
+        if major:
+            self._major_hazard_found(actor, now)
         return problem_id
+
+    def _major_hazard_found(self, actor: Actor, now: datetime) -> None:
+        """九: a major hazard is not only recorded: emergency must order its removal."""
+        if not self._has_open("emergency", Action.ORDER_HAZARD_REMOVAL):
+            self._assign(
+                actor,
+                now,
+                PlannedTask(
+                    "emergency", "order the major hazard removed", Action.ORDER_HAZARD_REMOVAL
+                ),
+                follow_up_deadline("order_hazard_removal", now),
+                ref="hazard",
+            )
+
+    def _has_open(self, unit: str, action: Action) -> bool:
+        return any(t.unit == unit and t.completes_on is action for t in self.open_tasks())
+
+    def _co_classifier(self, classifier: str) -> str:
+        return "economy" if classifier == self.town else self.town
 
     def deny_approval(
         self,
@@ -197,13 +247,15 @@ class LifecycleMixin(CaseBase):
         self._require_text(
             "document_number", document_number, "a permit has a document number", "文号"
         )
-        if permit in self.permits:
-            raise RuleViolation(
-                f"{permit.value} already granted",
-                rule="granted once",
+        issuer = PERMIT_ISSUER[permit]
+        if actor.unit != issuer:
+            raise self._denied(
+                f"{permit.value} is granted by {issuer!r}, not {actor.unit!r}",
+                "依法依规办理相关手续: each department grants its own permits",
                 field="permit",
-                message_zh="该许可已核发",
             )
+        if permit in self.permits:
+            raise self._done_already("permit", f"{permit.value} already granted", "该许可已核发")
         self._record(
             PermitGranted,
             actor,
@@ -212,15 +264,23 @@ class LifecycleMixin(CaseBase):
             permit=permit,
             document_number=document_number,
         )
-        if self.permits >= {PermitKind.EIA, PermitKind.DISCHARGE_PERMIT}:
+        if self.permits >= set(RELOCATION_PERMITS):
             self._complete(actor, now, Action.GRANT_PERMIT)
 
     def revoke_licence(
         self, actor: Actor, now: datetime, *, document_number: str, legal_basis: str
     ) -> None:
-        self._require_disposition("disposition", Disposition.CLOSE)
+        if not self.revocation_requested:
+            self._require_disposition("disposition", Disposition.CLOSE)
         assert self.enterprise is not None
-        if not self.enterprise.licensed or self.licence_revoked:
+        if self.licence_revoked:
+            raise RuleViolation(
+                "the business licence is already revoked",
+                rule="revoke only a licence that exists",
+                field="licensed",
+                message_zh="营业执照已吊销",
+            )
+        if not self.enterprise.licensed:
             raise RuleViolation(
                 "the enterprise holds no business licence to revoke",
                 rule="revoke only a licence that exists",
@@ -323,6 +383,8 @@ class LifecycleMixin(CaseBase):
             **checklist,
         )
         self._complete(actor, now, Action.VERIFY_CLOSURE)
+        # Production is stopped for good: an order to stop it has nothing left to do.
+        self._cancel_tasks(actor, now, "moot: 两断三清 verified", action=Action.ORDER_SUSPENSION)
 
     # ------------------------------------------------------------ 销号 and after
 
@@ -330,8 +392,18 @@ class LifecycleMixin(CaseBase):
         """Rule 7: what still stands between the case and 销号 (empty when it may be struck off)."""
         if self.state is CaseState.STRUCK_OFF:
             return ["already struck off"]
+        if self.state is CaseState.WITHDRAWN:
+            return ["the listing was withdrawn"]
         if self.disposition is None:
             return ["not classified"]
+        # Nothing is dropped silently: every task still open must be done or cancelled,
+        # with a reason, by the district office. (Named once the disposition's own end
+        # conditions hold, which already name the work most open tasks are about.)
+        open_work = [
+            f"task {t.task_id} of {t.unit} still open: {t.duty}"
+            for t in self.open_tasks()
+            if t.completes_on is not Action.STRIKE_OFF
+        ]
         if self.disposition is Disposition.CLOSE:
             blockers = (
                 []
@@ -341,7 +413,7 @@ class LifecycleMixin(CaseBase):
             assert self.enterprise is not None
             if self.enterprise.licensed and not self.licence_revoked:
                 blockers.append("business licence not revoked")
-            return blockers
+            return blockers or open_work
         blockers = [] if self.state is CaseState.ACCEPTED else ["acceptance not passed"]
         blockers += [
             f"{u.value} supply not restored"
@@ -353,9 +425,9 @@ class LifecycleMixin(CaseBase):
             for o in self.orders.values()
             if not o.status.is_final
         ]
-        return blockers
+        return blockers or open_work
 
-    def strike_off(self, actor: Actor, now: datetime) -> None:
+    def strike_off(self, actor: Actor, now: datetime, *, follow_up_in: timedelta) -> None:
         blockers = self.strike_off_blockers()
         if blockers:
             raise RuleViolation(
@@ -367,6 +439,14 @@ class LifecycleMixin(CaseBase):
             )
         self._record(CaseStruckOff, actor, now, action=Action.STRIKE_OFF)
         self._complete(actor, now, Action.STRIKE_OFF)
+        # 回头看 is scheduled, not hoped for: the town gets the re-check as a task.
+        self._assign(
+            actor,
+            now,
+            PlannedTask(self.town, "follow-up check (回头看)", Action.RECORD_FOLLOW_UP),
+            now + follow_up_in,
+            ref="follow-up",
+        )
 
     def record_follow_up(
         self,
@@ -389,6 +469,9 @@ class LifecycleMixin(CaseBase):
             findings=findings,
             evidence=evidence,
         )
+        for task in self.open_tasks():  # by the town, or the district office in its place
+            if task.completes_on is Action.RECORD_FOLLOW_UP:
+                self._record(TaskCompleted, actor, now, task_id=task.task_id, unit=task.unit)
         if relapse:
             self._reopen(actor, now, reason=f"relapse found by 回头看: {findings}", relapse=True)
 
@@ -406,6 +489,7 @@ class LifecycleMixin(CaseBase):
         relapse: bool,
         action: Action | None = None,
     ) -> None:
+        self._cancel_tasks(actor, now, "case reopened", action=Action.RECORD_FOLLOW_UP)
         self._record(CaseReopened, actor, now, action=action, reason=reason, relapse=relapse)
         self._record(ApprovalLockApplied, actor, now, note="case reopened")
         # The reopened case goes back to the ledger: economy classifies it again.
@@ -424,10 +508,13 @@ class LifecycleMixin(CaseBase):
         actor: Actor,
         now: datetime,
         *,
-        original: CaseEvent,
+        corrects_version: int,
         reason: str,
         changes: dict[str, str | bool | None],
+        original: CaseEvent,
     ) -> None:
+        """`original` is the event at `corrects_version`, which the application reads from
+        the store for the aggregate."""
         rule = "rule 9: a mistake is corrected by a new event that says what it corrects"
         if actor.unit not in (original.actor.unit, DISTRICT_OFFICE):
             raise self._denied(
@@ -453,7 +540,7 @@ class LifecycleMixin(CaseBase):
             actor,
             now,
             action=Action.CORRECT_RECORD,
-            corrects_version=original.originator_version,
+            corrects_version=corrects_version,
             corrects_event=type(original).__name__,
             reason=reason,
             changes=changes,

@@ -57,6 +57,9 @@ GROUNDS_FOR: dict[Utility, frozenset[LegalBasis]] = {
     ),
     Utility.WATER: frozenset({LegalBasis.CLOSE_CLASSIFICATION}),
 }
+# A restoration is requested only on passed acceptance (a refused one is re-issued so);
+# after a withdrawn listing, linkage issues it.
+RESTORE_GROUNDS = frozenset({LegalBasis.ACCEPTANCE_PASSED})
 ORDER_ACTION = {
     Utility.POWER: Action.REQUEST_POWER_ORDER,
     Utility.WATER: Action.REQUEST_WATER_ORDER,
@@ -76,7 +79,8 @@ class OrdersMixin(CaseBase):
             LegalBasis.CLOSE_CLASSIFICATION: self.disposition is Disposition.CLOSE,
             LegalBasis.FAILED_ACCEPTANCE: self.acceptance_failed,
             LegalBasis.UNAUTHORIZED_RESUMPTION: self.unauthorized_resumption,
-            LegalBasis.ACCEPTANCE_PASSED: False,  # restoration is issued by linkage only
+            LegalBasis.ACCEPTANCE_PASSED: self.state is CaseState.ACCEPTED,
+            LegalBasis.LISTING_WITHDRAWN: False,  # restoration after withdrawal: linkage only
         }[grounds]
 
     def request_utility_order(
@@ -91,12 +95,13 @@ class OrdersMixin(CaseBase):
         deadline: datetime,
         legal_basis: str = "",
     ) -> str:
-        if kind is OrderKind.RESTORE:
+        restoring = kind is OrderKind.RESTORE
+        if restoring and grounds not in RESTORE_GROUNDS:
             raise InvalidInput(
-                "restoration orders are issued by linkage when acceptance passes",
+                "a restoration is requested on passed acceptance (acceptance_passed) only",
                 rule=RULE_4,
-                field="kind",
-                message_zh="恢复供应指令由验收通过自动发出",
+                field="grounds",
+                message_zh="恢复供应只能以验收通过为依据",
             )
         if utility is Utility.GAS and kind is OrderKind.LIMIT:
             raise InvalidInput(
@@ -105,7 +110,7 @@ class OrdersMixin(CaseBase):
                 field="kind",
                 message_zh="燃气只能停气，不能限气",
             )
-        if grounds not in GROUNDS_FOR[utility]:
+        if not restoring and grounds not in GROUNDS_FOR[utility]:
             raise InvalidInput(
                 f"{grounds.value} is no ground for a {utility.value} order; the plan allows "
                 + ", ".join(sorted(g.value for g in GROUNDS_FOR[utility])),
@@ -137,8 +142,16 @@ class OrdersMixin(CaseBase):
                 field="utility",
                 message_zh="已有未完成的同类指令",
             )
-        if supply.state is SupplyState.CUT or (
-            supply.state is SupplyState.LIMITED and kind is OrderKind.LIMIT
+        if restoring and supply.state is SupplyState.ON:
+            raise RuleViolation(
+                f"{utility.value} is on: nothing to restore",
+                rule=RULE_4,
+                field="kind",
+                message_zh="供应正常，无需恢复",
+            )
+        if not restoring and (
+            supply.state is SupplyState.CUT
+            or (supply.state is SupplyState.LIMITED and kind is OrderKind.LIMIT)
         ):
             raise RuleViolation(
                 f"{utility.value} is already {supply.state.value}",
@@ -324,6 +337,7 @@ class OrdersMixin(CaseBase):
             receipt_id=receipt_id,
         )
         self._complete(actor, now, Action.EXECUTE_ORDER, ref=order_id)
+        self._follow_up_order(actor, now, self.orders[order_id], "refused")
 
     def cancel_order(self, actor: Actor, now: datetime, *, order_id: str, reason: str) -> None:
         order = self._order(order_id)
@@ -343,6 +357,22 @@ class OrdersMixin(CaseBase):
             )
         self._require_text("reason", reason, RULE_5, "why the order is cancelled")
         self._cancel_order(actor, now, order_id, reason, action=Action.CANCEL_UTILITY_ORDER)
+        self._follow_up_order(actor, now, order, "cancelled")
+
+    def _follow_up_order(self, actor: Actor, now: datetime, order: OrderRecord, how: str) -> None:
+        """An order that ends unexecuted leaves its purpose undone: the unit that requested
+        it must re-issue it or have the district office close the task with a reason."""
+        self._assign(
+            actor,
+            now,
+            PlannedTask(
+                order.requested_by,
+                f"re-issue or resolve the {how} {order.utility.value} {order.kind.value} order",
+                ORDER_ACTION[order.utility],
+            ),
+            follow_up_deadline("reissue_order", now),
+            ref=order.order_id,
+        )
 
     def _cancel_order(
         self, actor: Actor, now: datetime, order_id: str, reason: str, action: Action | None = None
@@ -372,16 +402,21 @@ class OrdersMixin(CaseBase):
                 field="readings",
                 message_zh="该企业未接入电力",
             )
-        known = {r.day for r in self.readings}
         days = [r.day for r in readings]
-        if len(set(days)) != len(days) or known & set(days):
+        last = self.consumption.last_day
+        if len(set(days)) != len(days) or (last is not None and min(days) <= last):
             raise InvalidInput(
-                "each day is reported once",
-                rule="one reading per day",
+                "each day is reported once, in order: "
+                + (
+                    f"days up to {last.isoformat()} are reported already"
+                    if last
+                    else "a day repeats"
+                ),
+                rule="one reading per day, reported in day order",
                 field="readings",
-                message_zh="每天只能报告一次读数",
+                message_zh="每天只能报告一次读数，且须按日期顺序报告",
             )
-        history = list(self.readings)
+        history = self.consumption
         self._record(
             ConsumptionReported, actor, now, action=Action.REPORT_CONSUMPTION, readings=readings
         )
@@ -389,7 +424,7 @@ class OrdersMixin(CaseBase):
         if self.state in PRODUCTION_STOPPED or (
             self.state is CaseState.STRUCK_OFF and self.disposition is Disposition.CLOSE
         ):
-            for anomaly in anomalies(history, list(readings)):
+            for anomaly in anomalies(history, list(readings)):  # judged on the past only
                 flag_id = self._next_id("F")
                 self._record(
                     ConsumptionFlagged,
@@ -428,11 +463,8 @@ class OrdersMixin(CaseBase):
         if flag is None:
             raise self._not_found("flag_id", "consumption flag", flag_id)
         if flag.verified:
-            raise RuleViolation(
-                f"flag {flag_id} is already verified",
-                rule="verified once",
-                field="flag_id",
-                message_zh="该异常已核查",
+            raise self._done_already(
+                "flag_id", f"flag {flag_id} is already verified", "该异常已核查"
             )
         self._require_evidence(evidence, "a site check carries evidence", "site photos")
         self._record(

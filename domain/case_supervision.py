@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.actions import Action
 from domain.case_base import CaseBase
-from domain.errors import RuleViolation
+from domain.errors import InvalidInput, RuleViolation
 from domain.events import (
     DeadlineExtended,
     DisputeArbitrated,
     DisputeRaised,
+    HazardRemovalReported,
     IncidentClosed,
     IncidentOpened,
     SupervisionNoticeAnswered,
     SupervisionNoticeIssued,
+    TaskCancelled,
     TaskReassigned,
 )
+from domain.linkage import INCIDENT_OPENED_BY, INCIDENT_RULES, PlannedTask
 from domain.records import Dispute, Incident, Notice
 from domain.values import Actor, Evidence, IncidentKind
-
-# Which action opens and which closes each kind of incident.
-INCIDENT_OPENED_BY: dict[Action, IncidentKind] = {
-    Action.RECORD_PUBLIC_OPINION: IncidentKind.PUBLIC_OPINION,
-    Action.RECORD_PETITION: IncidentKind.PETITION,
-    Action.RECORD_OBSTRUCTION: IncidentKind.OBSTRUCTION,
-    Action.OPEN_CRIMINAL_INVESTIGATION: IncidentKind.CRIMINAL_INVESTIGATION,
-    Action.IMPOSE_VEHICLE_RESTRICTION: IncidentKind.VEHICLE_RESTRICTION,
-    Action.ORDER_HAZARD_REMOVAL: IncidentKind.HAZARD_REMOVAL_ORDER,
-}
-INCIDENT_CLOSED_BY: dict[Action, IncidentKind] = {
-    Action.CLOSE_PUBLIC_OPINION: IncidentKind.PUBLIC_OPINION,
-    Action.CLOSE_PETITION: IncidentKind.PETITION,
-}
 
 
 class SupervisionMixin(CaseBase):
@@ -80,11 +69,8 @@ class SupervisionMixin(CaseBase):
                 "rule 1: a unit answers its own notices",
             )
         if notice.answered_at is not None:
-            raise RuleViolation(
-                f"notice {notice_id} is already answered",
-                rule="answered once",
-                field="notice_id",
-                message_zh="该督办已回复",
+            raise self._done_already(
+                "notice_id", f"notice {notice_id} is already answered", "该督办已回复"
             )
         self._require_text("answer", answer, "an answer says what was done", "回复")
         self._record(
@@ -123,6 +109,21 @@ class SupervisionMixin(CaseBase):
             reason=reason,
         )
 
+    def cancel_task(self, actor: Actor, now: datetime, *, task_id: str, reason: str) -> None:
+        """The district office closes a task nobody needs any more, saying why (a task is
+        never dropped silently)."""
+        self._open_task(task_id)
+        self._require_text("reason", reason, "a cancelled task says why", "理由")
+        self._record(
+            TaskCancelled,
+            actor,
+            now,
+            action=Action.CANCEL_TASK,
+            task_id=task_id,
+            unit=self.tasks[task_id].unit,
+            reason=reason,
+        )
+
     def raise_dispute(
         self,
         actor: Actor,
@@ -158,6 +159,7 @@ class SupervisionMixin(CaseBase):
                 task_id=task_id,
                 raised_by=actor.unit,
                 suggested_unit=suggested_unit,
+                raised_at=now,
             ),
         )
         return dispute_id
@@ -169,12 +171,7 @@ class SupervisionMixin(CaseBase):
         if dispute is None:
             raise self._not_found("dispute_id", "dispute", dispute_id)
         if dispute.resolved_to is not None:
-            raise RuleViolation(
-                "already arbitrated",
-                rule="arbitrated once",
-                field="dispute_id",
-                message_zh="该争议已裁决",
-            )
+            raise self._done_already("dispute_id", "already arbitrated", "该争议已裁决")
         self._require_text("reason", reason, "an arbitration says why", "why")
         self._record(
             DisputeArbitrated,
@@ -203,38 +200,138 @@ class SupervisionMixin(CaseBase):
         actor: Actor,
         now: datetime,
         *,
-        action: Action,
+        kind: IncidentKind,
         summary: str,
         document_number: str = "",
         evidence: tuple[Evidence, ...] = (),
+        deadline: datetime | None = None,
+        units: tuple[str, ...] = (),
     ) -> str:
-        kind = INCIDENT_OPENED_BY[action]
+        """An incident has an owner and a deadline: the unit that must close it gets a task
+        (linkage.INCIDENT_RULES). A hazard-removal order names the units that remove it."""
+        rule = INCIDENT_RULES[kind]
         self._require_text("summary", summary, "an incident says what happened", "summary")
+        hazard = kind is IncidentKind.HAZARD_REMOVAL_ORDER
+        if hazard and not units:
+            raise InvalidInput(
+                "a hazard-removal order names the units that remove the hazard",
+                rule="九: emergency coordinates the units responsible for safety",
+                field="units",
+                message_zh="须指定负责消除隐患的单位",
+            )
+        if units and not hazard:
+            raise InvalidInput(
+                "only a hazard-removal order names units",
+                rule="units belong to hazard-removal orders",
+                field="units",
+                message_zh="仅隐患整改指令可指定单位",
+            )
+        if deadline is not None:
+            self._require_future("deadline", deadline, now)
+        elif rule.closed_by is not None:
+            deadline = now + timedelta(days=rule.days)
         incident_id = self._next_id("I")
+        closer = rule.closer or actor.unit
         self._record(
             IncidentOpened,
             actor,
             now,
-            action=action,
+            action=INCIDENT_OPENED_BY[kind],
             document_number=document_number,
             evidence=evidence,
             incident=Incident(
-                incident_id=incident_id, kind=kind, summary=summary, opened_by=actor.unit
+                incident_id=incident_id,
+                kind=kind,
+                summary=summary,
+                opened_by=actor.unit,
+                closes_by=closer if rule.closed_by else None,
+                deadline=deadline,
+                units=tuple(dict.fromkeys(units)),
             ),
+        )
+        if kind is IncidentKind.HAZARD_REMOVAL_ORDER:
+            self._complete(actor, now, Action.ORDER_HAZARD_REMOVAL)
+        if rule.closed_by is None or deadline is None:
+            return incident_id
+        for unit in dict.fromkeys(units):
+            self._assign(
+                actor,
+                now,
+                PlannedTask(unit, f"remove the hazard: {summary}", Action.REPORT_HAZARD_REMOVED),
+                deadline,
+                ref=incident_id,
+            )
+        self._assign(
+            actor,
+            now,
+            PlannedTask(closer, f"close the {kind.value}: {summary}", rule.closed_by),
+            deadline,
+            ref=incident_id,
         )
         return incident_id
 
-    def close_incident(
-        self, actor: Actor, now: datetime, *, action: Action, incident_id: str, resolution: str
+    def report_hazard_removed(
+        self, actor: Actor, now: datetime, *, incident_id: str, evidence: tuple[Evidence, ...]
     ) -> None:
         incident = self.incidents.get(incident_id)
-        if incident is None or incident.kind is not INCIDENT_CLOSED_BY[action]:
-            raise self._not_found("incident_id", INCIDENT_CLOSED_BY[action].value, incident_id)
-        if incident.closed:
+        if incident is None or incident.kind is not IncidentKind.HAZARD_REMOVAL_ORDER:
+            raise self._not_found("incident_id", "hazard-removal order", incident_id)
+        if actor.unit not in incident.units:
+            raise self._denied(
+                f"{actor.unit!r} is not named in order {incident_id}",
+                "九: the units named in the order report",
+            )
+        if incident.closed or actor.unit in incident.reported_by:
+            raise self._done_already("incident_id", "already reported", "已报告")
+        self._require_evidence(evidence, "a removed hazard is shown", "photos after removal")
+        self._record(
+            HazardRemovalReported,
+            actor,
+            now,
+            action=Action.REPORT_HAZARD_REMOVED,
+            incident_id=incident_id,
+            unit=actor.unit,
+            evidence=evidence,
+        )
+        self._complete(actor, now, Action.REPORT_HAZARD_REMOVED, ref=incident_id)
+
+    def close_incident(
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        kind: IncidentKind,
+        incident_id: str,
+        resolution: str,
+    ) -> None:
+        incident = self.incidents.get(incident_id)
+        if incident is None or incident.kind is not kind:
+            raise self._not_found("incident_id", kind.value, incident_id)
+        closer = incident.closes_by or incident.opened_by
+        if INCIDENT_RULES[kind].closed_by is None:
             raise RuleViolation(
-                "already closed", rule="closed once", field="incident_id", message_zh="已办结"
+                f"a {kind.value} is a record; it is not closed",
+                rule="incidents close by their rule",
+                field="kind",
+                message_zh="该类事项无需办结",
+            )
+        if actor.unit != closer:
+            raise self._denied(
+                f"{incident_id} is closed by {closer!r}", "an incident is closed by its owner"
+            )
+        if incident.closed:
+            raise self._done_already("incident_id", "already closed", "已办结")
+        waiting = [u for u in incident.units if u not in incident.reported_by]
+        if waiting:
+            raise RuleViolation(
+                "not every named unit has reported the hazard removed: " + ", ".join(waiting),
+                rule="九: a hazard is closed when removed",
+                field="incident_id",
+                message_zh="尚有单位未报告隐患消除：" + "、".join(waiting),
+                details={"waiting": waiting},
             )
         self._require_text("resolution", resolution, "closing says how it ended", "resolution")
+        action = INCIDENT_RULES[kind].closed_by
         self._record(
             IncidentClosed,
             actor,
@@ -243,3 +340,5 @@ class SupervisionMixin(CaseBase):
             incident_id=incident_id,
             resolution=resolution,
         )
+        if action is not None:
+            self._complete(actor, now, action, ref=incident_id)

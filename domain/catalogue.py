@@ -21,9 +21,11 @@ RECORDED_BY: dict[type[ev.CaseEvent], tuple[Action, ...]] = {
     ev.RecordCorrected: (A.CORRECT_RECORD,),
     ev.Classified: (A.CLASSIFY,),
     ev.Reclassified: (A.CLASSIFY,),
+    ev.ClassificationConcurred: (A.CONCUR_CLASSIFICATION,),
+    ev.ClassificationObjected: (A.CONCUR_CLASSIFICATION,),
     ev.TaskAssigned: (),
     ev.TaskCompleted: (),
-    ev.TaskCancelled: (),
+    ev.TaskCancelled: (A.CANCEL_TASK,),
     ev.DeadlineExtended: (A.EXTEND_DEADLINE,),
     ev.TaskReassigned: (),
     ev.SupervisionNoticeIssued: (A.ISSUE_SUPERVISION_NOTICE,),
@@ -34,6 +36,9 @@ RECORDED_BY: dict[type[ev.CaseEvent], tuple[Action, ...]] = {
     ev.ApprovalDenied: (A.DENY_APPROVAL,),
     ev.PermitGranted: (A.GRANT_PERMIT,),
     ev.LicenceRevoked: (A.REVOKE_LICENCE,),
+    ev.LicenceRevocationRequested: (A.REQUEST_LICENCE_REVOCATION,),
+    ev.AssistanceRecorded: (A.RECORD_ASSISTANCE,),
+    ev.SewerWorkRecorded: (A.RECORD_SEWER_WORK,),
     ev.IncidentOpened: (
         A.RECORD_PUBLIC_OPINION,
         A.RECORD_PETITION,
@@ -41,8 +46,26 @@ RECORDED_BY: dict[type[ev.CaseEvent], tuple[Action, ...]] = {
         A.OPEN_CRIMINAL_INVESTIGATION,
         A.IMPOSE_VEHICLE_RESTRICTION,
         A.ORDER_HAZARD_REMOVAL,
+        A.REFER_TO_POLICE,
     ),
-    ev.IncidentClosed: (A.CLOSE_PUBLIC_OPINION, A.CLOSE_PETITION),
+    ev.HazardRemovalReported: (A.REPORT_HAZARD_REMOVED,),
+    ev.IncidentClosed: (
+        A.CLOSE_PUBLIC_OPINION,
+        A.CLOSE_PETITION,
+        A.CLOSE_CRIMINAL_INVESTIGATION,
+        A.LIFT_VEHICLE_RESTRICTION,
+        A.CLOSE_HAZARD_REMOVAL,
+        A.CLOSE_REFERRAL,
+    ),
+    ev.RefusalToStopReported: (A.REPORT_REFUSAL_TO_STOP,),
+    ev.DestinationSet: (A.SET_RELOCATION_DESTINATION,),
+    ev.ParkEntryConfirmed: (A.CONFIRM_PARK_ENTRY,),
+    ev.EnterpriseNoticeServed: (A.SERVE_ENTERPRISE_NOTICE,),
+    ev.ObjectionRecorded: (A.RECORD_OBJECTION,),
+    ev.ObjectionDecided: (A.DECIDE_OBJECTION,),
+    ev.ListingWithdrawn: (A.WITHDRAW_LISTING,),
+    ev.UsccAdded: (A.ADD_USCC,),
+    ev.SupplyReconnected: (A.REPORT_UNAUTHORIZED_RESUMPTION, A.REPORT_RECONNECTION),
     ev.SuspensionOrdered: (A.ORDER_SUSPENSION,),
     ev.OldSiteVerified: (A.VERIFY_OLD_SITE,),
     ev.AcceptanceRequested: (A.REQUEST_ACCEPTANCE,),
@@ -68,9 +91,20 @@ RECORDED_BY: dict[type[ev.CaseEvent], tuple[Action, ...]] = {
 
 SETS_IN_MOTION: dict[type[ev.CaseEvent], str] = {
     ev.EnterpriseListed: "the approval lock goes on (ApprovalLockApplied)",
-    ev.Classified: "tasks fan out to the units section 6 names, each with the deadline",
+    ev.Classified: "tasks fan out to the units section 6 names, each with the deadline; the "
+    "other classifying unit (the town, or economy) gets a task to concur (会同)",
     ev.Reclassified: "the previous classification's open tasks are cancelled; new ones fan out",
-    ev.ProblemRecorded: "after classification (rectify/relocate): a sign-off task for the lead",
+    ev.ClassificationObjected: "the classifying unit gets a task to reconsider (classify again)",
+    ev.LicenceRevocationRequested: "market gets a task to revoke the licence",
+    ev.RefusalToStopReported: "the town gets a task to launch joint enforcement",
+    ev.DestinationSet: "the destination park gets a task to confirm the entry (入园)",
+    ev.ObjectionRecorded: "the deciding unit gets a task to hear and decide it",
+    ev.ListingWithdrawn: "open tasks and pending orders are cancelled; cut supplies are "
+    "restored; the approval lock lifts",
+    ev.SupplyReconnected: "resumption is recorded; a struck-off case reopens",
+    ev.IncidentOpened: "the unit that must close it gets a task with its deadline; a "
+    "hazard-removal order also tasks each unit it names",
+    ev.CaseStruckOff: "the town gets a 回头看 follow-up check as a task",
     ev.LicenceRevoked: "market's revocation task is done",
     ev.SuspensionOrdered: "the case is suspended (停产整治); the town's task is done",
     ev.AcceptanceRequested: "every required signer without an open task gets one",
@@ -79,7 +113,8 @@ SETS_IN_MOTION: dict[type[ev.CaseEvent], str] = {
     "power and gas orders become lawful (failed acceptance)",
     ev.AcceptancePassed: "the approval lock lifts; pending cuts are cancelled; a restoration "
     "order goes to every utility whose supply is cut or limited",
-    ev.ClosureVerified: "the case may be struck off once its licence is revoked",
+    ev.ClosureVerified: "the case may be struck off once its licence is revoked; the town's "
+    "order-to-stop task, now moot, is cancelled",
     ev.UnauthorizedResumptionReported: "power and gas orders become lawful; the town gets a "
     "task to launch joint enforcement",
     ev.JointEnforcementLaunched: "each named unit gets a task to support it",
@@ -87,8 +122,13 @@ SETS_IN_MOTION: dict[type[ev.CaseEvent], str] = {
     ev.CaseReopened: "the approval lock goes on again; economy gets a task to reclassify",
     ev.UtilityOrderIssued: "the utility gets a task to execute the order by its deadline",
     ev.UtilityOrderExecuted: "the supply state changes; the utility's task is done",
-    ev.UtilityOrderRefused: "the utility's task is done; the requester may issue a new order",
-    ev.UtilityOrderCancelled: "the utility's task is cancelled",
+    ev.UtilityOrderRefused: "the utility's task is done; the requester gets a task to "
+    "re-issue or resolve it",
+    ev.UtilityOrderCancelled: "the utility's task is cancelled; unless acceptance passed, the "
+    "requester gets a task to re-issue or resolve it",
+    ev.ProblemRecorded: "after classification (rectify/relocate): a sign-off task for the lead "
+    "and an assisting task for housing on illegal structures; a major hazard: emergency must "
+    "order its removal",
     ev.ConsumptionReported: "anomalies while production must be stopped: ConsumptionFlagged",
     ev.ConsumptionFlagged: "the town gets a task to verify on site",
     ev.ConsumptionFlagVerified: "if resumed: UnauthorizedResumptionReported",
@@ -114,7 +154,8 @@ def _posted_by(actions: tuple[Action, ...]) -> str:
         return "linkage (a consequence of another event)"
     registry = default_registry()
     roles = sorted({u.role for u in registry.all() for a in actions if registry.permits(u.id, a)})
-    names = ", ".join("towns and platforms" if r == "town" else r for r in roles)
+    plain = {"town": "towns and subdistricts", "platform": "park platforms"}
+    names = ", ".join(plain.get(r, r) for r in roles)
     return f"{names} — via `{'`, `'.join(a.value for a in actions)}`"
 
 
@@ -144,6 +185,18 @@ def render() -> str:
             "",
         ]
     lines += [
+        "## ControlAreaDefined, ControlAreaRemoved (四山 control areas aggregate)",
+        "",
+        f"- posted by: {_posted_by((Action.MAINTAIN_CONTROL_AREAS,))}",
+        "- fields: `area` (`area_id`, `name`, `town`, `places`); `area_id`, `reason`",
+        "- sets in motion: the approval-lock check answers for new applicants inside them",
+        "",
+        "## RegistrationRefused (四山 control areas aggregate)",
+        "",
+        f"- posted by: {_posted_by((Action.REFUSE_REGISTRATION,))}",
+        "- fields: `applicant`, `address`, `town`, `area_id`, `document_number`, `reason`",
+        "- sets in motion: nothing further (refused only inside a recorded area)",
+        "",
         f"## {PatrolRecorded.__name__} (patrol aggregate)",
         "",
         f"- posted by: {_posted_by((Action.RECORD_PATROL,))}",

@@ -44,11 +44,15 @@ class Command(EdgeChecked):
 
 
 class CaseCommand(Command):
+    """A command on one case. `slug` is its URL (`POST /cases/{id}/<slug>`), written out
+    so that renaming a class cannot move a route; its handler is named in
+    domain/handlers.py."""
+
     case_id: UUID
-    method: ClassVar[str]
+    slug: ClassVar[str]
 
     def arguments(self) -> dict[str, object]:
-        """The keyword arguments of the aggregate method this command calls."""
+        """The keyword arguments of the aggregate method that handles this command."""
         return {k: getattr(self, k) for k in type(self).model_fields if k != "case_id"}
 
 
@@ -102,8 +106,36 @@ class RecordPatrol(Command):
     evidence: tuple[Evidence, ...] = EvidenceList
 
 
+class DefineControlArea(Command):
+    """The district office records a 四山 control area: its town and the places inside."""
+
+    action = Action.MAINTAIN_CONTROL_AREAS
+    name: str = Field(min_length=1, max_length=200)
+    town: str = Field(min_length=1, max_length=64)
+    places: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(
+        min_length=1, max_length=200
+    )
+
+
+class RemoveControlArea(Command):
+    action = Action.MAINTAIN_CONTROL_AREAS
+    area_id: str = Field(min_length=1, max_length=20)
+    reason: str = Text
+
+
+class RefuseRegistration(Command):
+    """Market refuses to register a new applicant inside a 四山 control area (七)."""
+
+    action = Action.REFUSE_REGISTRATION
+    applicant: EnterpriseName
+    address: Address
+    town: str = Field(min_length=1, max_length=64)
+    document_number: str = DocNo
+    reason: str = Text
+
+
 class Classify(CaseCommand):
-    action, method = Action.CLASSIFY, "classify"
+    action, slug = Action.CLASSIFY, "classify"
     disposition: Disposition
     reason: str = Text
     deadline: AwareDatetime
@@ -111,7 +143,7 @@ class Classify(CaseCommand):
 
 
 class RecordProblem(CaseCommand):
-    action, method = Action.RECORD_PROBLEM, "record_problem"
+    action, slug = Action.RECORD_PROBLEM, "record-problem"
     kind: ProblemKind
     description: str = Text
     major: bool = False
@@ -119,41 +151,41 @@ class RecordProblem(CaseCommand):
 
 
 class DenyApproval(CaseCommand):
-    action, method = Action.DENY_APPROVAL, "deny_approval"
+    action, slug = Action.DENY_APPROVAL, "deny-approval"
     approval_kind: ApprovalKind
     application_ref: str = Field(min_length=1, max_length=100)
     reason: str = Text
 
 
 class GrantPermit(CaseCommand):
-    action, method = Action.GRANT_PERMIT, "grant_permit"
+    action, slug = Action.GRANT_PERMIT, "grant-permit"
     permit: PermitKind
     document_number: str = DocNo
 
 
 class RevokeLicence(CaseCommand):
-    action, method = Action.REVOKE_LICENCE, "revoke_licence"
+    action, slug = Action.REVOKE_LICENCE, "revoke-licence"
     document_number: str = DocNo
     legal_basis: str = Text
 
 
 class OrderSuspension(CaseCommand):
-    action, method = Action.ORDER_SUSPENSION, "order_suspension"
+    action, slug = Action.ORDER_SUSPENSION, "order-suspension"
     document_number: str = DocNo
 
 
 class VerifyOldSite(CaseCommand):
-    action, method = Action.VERIFY_OLD_SITE, "verify_old_site"
+    action, slug = Action.VERIFY_OLD_SITE, "verify-old-site"
     evidence: tuple[Evidence, ...] = EvidenceList
 
 
 class RequestAcceptance(CaseCommand):
-    action, method = Action.REQUEST_ACCEPTANCE, "request_acceptance"
+    action, slug = Action.REQUEST_ACCEPTANCE, "request-acceptance"
     evidence: tuple[Evidence, ...] = EvidenceList
 
 
 class SignAcceptance(CaseCommand):
-    action, method = Action.SIGN_ACCEPTANCE, "sign_acceptance"
+    action, slug = Action.SIGN_ACCEPTANCE, "sign-acceptance"
     passed: bool
     reasons: tuple[str, ...] = Field(default=(), max_length=50)
     evidence: tuple[Evidence, ...] = EvidenceList
@@ -161,7 +193,7 @@ class SignAcceptance(CaseCommand):
 
 
 class VerifyClosure(CaseCommand):
-    action, method = Action.VERIFY_CLOSURE, "verify_closure"
+    action, slug = Action.VERIFY_CLOSURE, "verify-closure"
     water_and_power_cut: bool
     raw_materials_cleared: bool
     products_cleared: bool
@@ -170,25 +202,148 @@ class VerifyClosure(CaseCommand):
 
 
 class ReportUnauthorizedResumption(CaseCommand):
-    action, method = Action.REPORT_UNAUTHORIZED_RESUMPTION, "report_unauthorized_resumption"
+    """未经验收擅自恢复生产 (after 销号 too: then the case reopens)."""
+
+    action, slug = Action.REPORT_UNAUTHORIZED_RESUMPTION, "report-unauthorized-resumption"
+    evidence: tuple[Evidence, ...] = EvidenceList
+    note: str = Field(default="", max_length=2000)
+    reconnected: tuple[Utility, ...] = Field(
+        default=(), max_length=3, description="supplies found reconnected without an order"
+    )
+
+
+class ReportRefusalToStop(CaseCommand):
+    """拒不执行停产整治: the enterprise ignores the order to stop (十五)."""
+
+    action, slug = Action.REPORT_REFUSAL_TO_STOP, "report-refusal-to-stop"
     evidence: tuple[Evidence, ...] = EvidenceList
     note: str = Field(default="", max_length=2000)
 
 
+class ReportReconnection(CaseCommand):
+    """A utility finds its cut supply reconnected without an order."""
+
+    action, slug = Action.REPORT_RECONNECTION, "report-reconnection"
+    evidence: tuple[Evidence, ...] = EvidenceList
+    note: str = Field(default="", max_length=2000)
+
+
+class ConcurClassification(CaseCommand):
+    """会同: the town concurs with economy's classification (or economy with the town's),
+    or objects with a reason."""
+
+    action, slug = Action.CONCUR_CLASSIFICATION, "concur-classification"
+    agree: bool
+    reason: str = Field(default="", max_length=2000)
+
+
+class SetRelocationDestination(CaseCommand):
+    """The park platform and address a relocating enterprise moves to."""
+
+    action, slug = Action.SET_RELOCATION_DESTINATION, "set-relocation-destination"
+    park: str = Field(min_length=1, max_length=64)
+    address: Address
+
+
+class ConfirmParkEntry(CaseCommand):
+    """The destination park platform admits the enterprise (入园)."""
+
+    action, slug = Action.CONFIRM_PARK_ENTRY, "confirm-park-entry"
+    evidence: tuple[Evidence, ...] = EvidenceList
+
+
+class RequestLicenceRevocation(CaseCommand):
+    """The district office asks market to revoke an unlawful enterprise's licence (七)."""
+
+    action, slug = Action.REQUEST_LICENCE_REVOCATION, "request-licence-revocation"
+    reason: str = Text
+    document_number: str = DocNo
+
+
+class RecordAssistance(CaseCommand):
+    """配合: housing records its part on a problem another unit leads."""
+
+    action, slug = Action.RECORD_ASSISTANCE, "record-assistance"
+    problem_id: str = Field(min_length=1, max_length=20)
+    description: str = Text
+    evidence: tuple[Evidence, ...] = EvidenceList
+
+
+class RecordSewerWork(CaseCommand):
+    """污水管网建设 for the enterprise."""
+
+    action, slug = Action.RECORD_SEWER_WORK, "record-sewer-work"
+    description: str = Text
+    completed: bool
+    evidence: tuple[Evidence, ...] = EvidenceList
+
+
+class ServeEnterpriseNotice(CaseCommand):
+    """A notice served on the enterprise (告知), with the date it may answer by."""
+
+    action, slug = Action.SERVE_ENTERPRISE_NOTICE, "serve-enterprise-notice"
+    kind: str = Field(min_length=1, max_length=100, description="e.g. 停产整治告知书")
+    document_number: str = DocNo
+    respond_by: AwareDatetime
+    evidence: tuple[Evidence, ...] = EvidenceList
+
+
+class RecordObjection(CaseCommand):
+    """The enterprise's objection to a served notice, or its request for a hearing."""
+
+    action, slug = Action.RECORD_OBJECTION, "record-objection"
+    served_id: str = Field(min_length=1, max_length=20)
+    statement: str = Text
+    hearing_requested: bool = False
+    evidence: tuple[Evidence, ...] = EvidenceList
+
+
+class DecideObjection(CaseCommand):
+    """The objection heard and decided: the decision stands (upheld) or is revised."""
+
+    action, slug = Action.DECIDE_OBJECTION, "decide-objection"
+    served_id: str = Field(min_length=1, max_length=20)
+    upheld: bool
+    outcome: str = Text
+
+
+class WithdrawListing(CaseCommand):
+    """A listing made by mistake is withdrawn with a reason (never deleted)."""
+
+    action, slug = Action.WITHDRAW_LISTING, "withdraw-listing"
+    reason: str = Text
+
+
+class AddUscc(CaseCommand):
+    """A workshop listed without a licence has registered: its USCC joins the case."""
+
+    action, slug = Action.ADD_USCC, "add-uscc"
+    uscc: str = Field(min_length=18, max_length=18)
+    uscc_override_reason: str | None = Field(default=None, max_length=500)
+
+
+class CancelTask(CaseCommand):
+    """The district office closes a task that is no longer needed, with a reason."""
+
+    action, slug = Action.CANCEL_TASK, "cancel-task"
+    task_id: str = Field(min_length=1, max_length=20)
+    reason: str = Text
+
+
 class LaunchJointEnforcement(CaseCommand):
-    action, method = Action.LAUNCH_JOINT_ENFORCEMENT, "launch_joint_enforcement"
+    action, slug = Action.LAUNCH_JOINT_ENFORCEMENT, "launch-joint-enforcement"
     units: tuple[str, ...] = Field(min_length=1, max_length=20)
     planned_for: AwareDatetime
     document_number: str = DocNo
 
 
 class SupportJointEnforcement(CaseCommand):
-    action, method = Action.SUPPORT_JOINT_ENFORCEMENT, "support_joint_enforcement"
+    action, slug = Action.SUPPORT_JOINT_ENFORCEMENT, "support-joint-enforcement"
     operation_id: str = Field(min_length=1, max_length=20)
 
 
 class RequestUtilityOrder(CaseCommand):
-    action, method = Action.REQUEST_POWER_ORDER, "request_utility_order"
+    action, slug = Action.REQUEST_POWER_ORDER, "request-utility-order"
     utility: Utility
     kind: OrderKind
     grounds: LegalBasis
@@ -203,12 +358,12 @@ class RequestUtilityOrder(CaseCommand):
 
 
 class ReportConsumption(CaseCommand):
-    action, method = Action.REPORT_CONSUMPTION, "report_consumption"
+    action, slug = Action.REPORT_CONSUMPTION, "report-consumption"
     readings: tuple[Reading, ...] = Field(min_length=1, max_length=366)
 
 
 class VerifyConsumptionFlag(CaseCommand):
-    action, method = Action.VERIFY_CONSUMPTION_FLAG, "verify_consumption_flag"
+    action, slug = Action.VERIFY_CONSUMPTION_FLAG, "verify-consumption-flag"
     flag_id: str = Field(min_length=1, max_length=20)
     resumed: bool
     evidence: tuple[Evidence, ...] = EvidenceList
@@ -218,7 +373,7 @@ class OrderCommand(Command):
     """Commands on a utility order; the order id names its case (`<case id>/O<n>`)."""
 
     order_id: str = Field(pattern=r"^[0-9a-f-]{36}/O[0-9]+$", max_length=60)
-    method: ClassVar[str]
+    slug: ClassVar[str]  # `POST /cases/{id}/orders/{order}/<slug>`
 
     @property
     def case_id(self) -> UUID:
@@ -229,7 +384,7 @@ class OrderCommand(Command):
 
 
 class CancelUtilityOrder(OrderCommand):
-    action, method = Action.CANCEL_UTILITY_ORDER, "cancel_order"
+    action, slug = Action.CANCEL_UTILITY_ORDER, "cancel"
     reason: str = Text
 
 
@@ -242,12 +397,12 @@ RECEIPT_ID = Field(
 
 
 class AcknowledgeOrder(OrderCommand):
-    action, method = Action.ACKNOWLEDGE_ORDER, "acknowledge_order"
+    action, slug = Action.ACKNOWLEDGE_ORDER, "acknowledge"
     receipt_id: str | None = RECEIPT_ID
 
 
 class ExecuteOrder(OrderCommand):
-    action, method = Action.EXECUTE_ORDER, "execute_order"
+    action, slug = Action.EXECUTE_ORDER, "execute"
     meter: str = Field(min_length=1, max_length=64)
     reading: float = Field(ge=0)
     executed_at: AwareDatetime
@@ -256,105 +411,101 @@ class ExecuteOrder(OrderCommand):
 
 
 class RefuseOrder(OrderCommand):
-    action, method = Action.REFUSE_ORDER, "refuse_order"
+    action, slug = Action.REFUSE_ORDER, "refuse"
     reason: str = Text
     receipt_id: str | None = RECEIPT_ID
 
 
-_INCIDENT_ACTION = {
-    IncidentKind.PUBLIC_OPINION: Action.RECORD_PUBLIC_OPINION,
-    IncidentKind.PETITION: Action.RECORD_PETITION,
-    IncidentKind.OBSTRUCTION: Action.RECORD_OBSTRUCTION,
-    IncidentKind.CRIMINAL_INVESTIGATION: Action.OPEN_CRIMINAL_INVESTIGATION,
-    IncidentKind.VEHICLE_RESTRICTION: Action.IMPOSE_VEHICLE_RESTRICTION,
-    IncidentKind.HAZARD_REMOVAL_ORDER: Action.ORDER_HAZARD_REMOVAL,
-}
-
-
 class RecordIncident(CaseCommand):
-    """舆情, 信访, obstruction, criminal investigation, vehicle restriction, hazard removal."""
+    """舆情, 信访, obstruction, referral to police (移送), criminal investigation, vehicle
+    restriction, hazard-removal order. Each has an owner who must close it by its deadline."""
 
-    action, method = Action.RECORD_PUBLIC_OPINION, "open_incident"
+    action, slug = Action.RECORD_PUBLIC_OPINION, "record-incident"
     kind: IncidentKind
     summary: str = Text
     document_number: str = Field(default="", max_length=100)
     evidence: tuple[Evidence, ...] = EvidenceList
+    deadline: AwareDatetime | None = Field(
+        default=None, description="when it must be closed (default: its kind's rule)"
+    )
+    units: tuple[str, ...] = Field(
+        default=(), max_length=20, description="hazard removal: the units that remove it"
+    )
 
     def action_for(self) -> Action:
-        return _INCIDENT_ACTION[self.kind]
+        from domain.linkage import INCIDENT_OPENED_BY
 
-    def arguments(self) -> dict[str, object]:
-        args = super().arguments()
-        del args["kind"]
-        return {**args, "action": self.action_for()}
+        return INCIDENT_OPENED_BY[self.kind]
 
 
 class CloseIncident(CaseCommand):
-    action, method = Action.CLOSE_PUBLIC_OPINION, "close_incident"
-    kind: IncidentKind = Field(description="public_opinion or petition")
+    """Closes an incident with its outcome (the investigation's result, the petition's
+    answer, the hazard removed, the restriction lifted, the referral decided)."""
+
+    action, slug = Action.CLOSE_PUBLIC_OPINION, "close-incident"
+    kind: IncidentKind
     incident_id: str = Field(min_length=1, max_length=20)
     resolution: str = Text
 
     def action_for(self) -> Action:
-        return (
-            Action.CLOSE_PETITION
-            if self.kind is IncidentKind.PETITION
-            else Action.CLOSE_PUBLIC_OPINION
-        )
+        from domain.linkage import INCIDENT_RULES
 
-    def arguments(self) -> dict[str, object]:
-        return {
-            "action": self.action_for(),
-            "incident_id": self.incident_id,
-            "resolution": self.resolution,
-        }
+        return INCIDENT_RULES[self.kind].closed_by or Action.CLOSE_PUBLIC_OPINION
+
+
+class ReportHazardRemoved(CaseCommand):
+    """A unit named in a hazard-removal order reports the hazard removed."""
+
+    action, slug = Action.REPORT_HAZARD_REMOVED, "report-hazard-removed"
+    incident_id: str = Field(min_length=1, max_length=20)
+    evidence: tuple[Evidence, ...] = EvidenceList
 
 
 class StrikeOff(CaseCommand):
-    action, method = Action.STRIKE_OFF, "strike_off"
+    action, slug = Action.STRIKE_OFF, "strike-off"
 
 
 class RecordFollowUp(CaseCommand):
-    action, method = Action.RECORD_FOLLOW_UP, "record_follow_up"
+    action, slug = Action.RECORD_FOLLOW_UP, "record-follow-up"
     relapse: bool
     findings: str = Text
     evidence: tuple[Evidence, ...] = EvidenceList
 
 
 class ReopenCase(CaseCommand):
-    action, method = Action.REOPEN_CASE, "reopen"
+    action, slug = Action.REOPEN_CASE, "reopen-case"
     reason: str = Text
 
 
 class IssueSupervisionNotice(CaseCommand):
-    action, method = Action.ISSUE_SUPERVISION_NOTICE, "issue_supervision_notice"
+    action, slug = Action.ISSUE_SUPERVISION_NOTICE, "issue-supervision-notice"
     task_id: str = Field(min_length=1, max_length=20)
     respond_by: AwareDatetime
     note: str = Text
 
 
 class AnswerSupervisionNotice(CaseCommand):
-    action, method = Action.ANSWER_SUPERVISION_NOTICE, "answer_supervision_notice"
+    action, slug = Action.ANSWER_SUPERVISION_NOTICE, "answer-supervision-notice"
     notice_id: str = Field(min_length=1, max_length=20)
     answer: str = Text
 
 
 class ExtendDeadline(CaseCommand):
-    action, method = Action.EXTEND_DEADLINE, "extend_deadline"
+    action, slug = Action.EXTEND_DEADLINE, "extend-deadline"
     task_id: str = Field(min_length=1, max_length=20)
     new_deadline: AwareDatetime
     reason: str = Text
 
 
 class RaiseDispute(CaseCommand):
-    action, method = Action.RAISE_DISPUTE, "raise_dispute"
+    action, slug = Action.RAISE_DISPUTE, "raise-dispute"
     task_id: str = Field(min_length=1, max_length=20)
     reason: str = Text
     suggested_unit: str | None = Field(default=None, max_length=64)
 
 
 class ArbitrateDispute(CaseCommand):
-    action, method = Action.ARBITRATE_DISPUTE, "arbitrate_dispute"
+    action, slug = Action.ARBITRATE_DISPUTE, "arbitrate-dispute"
     dispute_id: str = Field(min_length=1, max_length=20)
     responsible_unit: str = Field(min_length=1, max_length=64)
     reason: str = Text
@@ -393,7 +544,7 @@ class EnterpriseChanges(EdgeChecked):
 
 
 class CorrectRecord(CaseCommand):
-    action, method = Action.CORRECT_RECORD, "correct_record"
+    action, slug = Action.CORRECT_RECORD, "correct-record"
     corrects_version: int = Field(ge=1)
     reason: str = Text
     changes: dict[str, str | bool | None] = Field(min_length=1, max_length=20)

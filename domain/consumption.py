@@ -8,7 +8,7 @@ enterprise's own history.
 
 from __future__ import annotations
 
-import statistics
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -38,10 +38,35 @@ class Anomaly:
     detail: str
 
 
-def anomalies(history: list[Reading], new: list[Reading]) -> list[Anomaly]:
+class ConsumptionHistory(Frozen):
+    """An enterprise's daily power use so far, folded into running statistics (Welford's
+    method): a case's state stays the same size however long it is monitored, and replay
+    stays linear."""
+
+    days: int = 0
+    mean: float = 0.0
+    m2: float = 0.0  # the sum of squared deviations from the mean
+    last_day: date | None = None
+
+    @property
+    def sigma(self) -> float:
+        return math.sqrt(self.m2 / self.days) if self.days else 0.0
+
+    def including(self, readings: list[Reading]) -> ConsumptionHistory:
+        days, mean, m2, last = self.days, self.mean, self.m2, self.last_day
+        for reading in sorted(readings, key=lambda r: r.day):
+            days += 1
+            delta = reading.total - mean
+            mean += delta / days
+            m2 += delta * (reading.total - mean)
+            last = reading.day
+        return ConsumptionHistory(days=days, mean=mean, m2=m2, last_day=last)
+
+
+def anomalies(history: ConsumptionHistory, new: list[Reading]) -> list[Anomaly]:
     """Flags in `new`, judged against `history` (older readings of the same enterprise)."""
     found: list[Anomaly] = []
-    past = [r.total for r in history]
+    past = history
     for reading in sorted(new, key=lambda r: r.day):
         if reading.night_kwh > NIGHT_OVER_DAY_RATIO * reading.day_kwh and reading.night_kwh > 0:
             found.append(
@@ -52,9 +77,8 @@ def anomalies(history: list[Reading], new: list[Reading]) -> list[Anomaly]:
                     f"{reading.day_kwh:g} kWh",
                 )
             )
-        elif len(past) >= MIN_HISTORY_DAYS:
-            mean = statistics.fmean(past)
-            sigma = statistics.pstdev(past)
+        elif past.days >= MIN_HISTORY_DAYS:
+            mean, sigma = past.mean, past.sigma
             if reading.total > mean + SIGMA_JUMP * max(sigma, 1e-9) and reading.total > mean:
                 found.append(
                     Anomaly(
@@ -63,5 +87,5 @@ def anomalies(history: list[Reading], new: list[Reading]) -> list[Anomaly]:
                         f"{reading.total:g} kWh > mean {mean:.1f} + 3σ ({sigma:.1f})",
                     )
                 )
-        past.append(reading.total)
+        past = past.including([reading])
     return found

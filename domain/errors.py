@@ -1,7 +1,8 @@
 """Domain errors. Each names the rule of DOMAIN.md section 7 it enforces and the field at fault.
 
-The API maps these to RFC 9457 problems in one place (api/errors.py); the `code`
-is stable and documented, the messages come in Chinese and English.
+The domain says what went wrong; the API decides what that means in HTTP, in one place
+(api/errors.py). The `code` is stable and documented; the messages come in Chinese and
+English.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ class DomainError(Exception):
     """A refused command. Nothing was recorded."""
 
     code: str = "domain_error"
-    status: int = 422
 
     def __init__(
         self,
@@ -38,37 +38,31 @@ class InvalidInput(DomainError):
     """Malformed or missing data (a field fails its rule)."""
 
     code = "invalid_input"
-    status = 422
 
 
 class PermissionDenied(DomainError):
     """Rule 1 and 5: only the unit named for an action may post it."""
 
     code = "permission_denied"
-    status = 403
 
 
 class NotFound(DomainError):
     code = "not_found"
-    status = 404
 
 
 class DuplicateListing(DomainError):
     """Rule 2: an enterprise with a USCC is listed once."""
 
     code = "duplicate_listing"
-    status = 409
 
 
 class RuleViolation(DomainError):
     """The command is well formed but the case's state forbids it."""
 
     code = "rule_violation"
-    status = 409
 
 
 class ConcurrencyConflict(DomainError):
     """Another command changed the case first; reload and retry."""
 
     code = "concurrency_conflict"
-    status = 409

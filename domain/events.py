@@ -20,6 +20,7 @@ from domain.consumption import Reading
 from domain.records import (
     AcceptanceRound,
     ConsumptionFlag,
+    Destination,
     Dispute,
     EnterpriseDetails,
     Incident,
@@ -27,6 +28,7 @@ from domain.records import (
     Notice,
     OrderRecord,
     ProblemRecord,
+    ServedNotice,
     Supply,
     TaskRecord,
 )
@@ -40,6 +42,7 @@ from domain.values import (
     OrderStatus,
     PermitKind,
     SupplyState,
+    Utility,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +90,7 @@ class EnterpriseListed(CaseEvent, CanInitAggregate[UUID]):
 
     def apply_to(self, case: Case) -> None:
         case.enterprise = self.enterprise
+        case.found_by_patrol = self.found_by_patrol
         case.supplies = {s.utility: s for s in self.supplies}
         case.problems = {p.problem_id: p for p in self.problems}
         case.seq = len(self.problems)
@@ -131,6 +135,8 @@ class Classified(CaseEvent):
     def apply_to(self, case: Case) -> None:
         case.disposition = self.disposition
         case.deadline = self.deadline
+        case.classified_by = self.actor.unit
+        case.concurred_by = None
         case.state = CaseState.CLASSIFIED
         case.acceptance = None
         case.old_site_verified = False
@@ -141,6 +147,22 @@ class Reclassified(Classified):
     """Rule 3: a re-classification names what it replaces and why."""
 
     previous_disposition: Disposition | None
+
+
+class ClassificationConcurred(CaseEvent):
+    """会同: the town concurs with economy's classification, or economy with the town's."""
+
+    unit: str
+
+    def apply_to(self, case: Case) -> None:
+        case.concurred_by = self.unit
+
+
+class ClassificationObjected(CaseEvent):
+    """The other unit does not concur; the classifier must reconsider."""
+
+    unit: str
+    reason: str
 
 
 # ---------------------------------------------------------------- tasks
@@ -194,9 +216,19 @@ class TaskReassigned(CaseEvent):
     to_unit: str
 
     def apply_to(self, case: Case) -> None:
-        case.tasks[self.task_id] = case.tasks[self.task_id].model_copy(
-            update={"unit": self.to_unit}
-        )
+        task = case.tasks[self.task_id]
+        case.tasks[self.task_id] = task.model_copy(update={"unit": self.to_unit})
+        if task.completes_on is Action.SIGN_ACCEPTANCE:
+            # The arbitrated unit signs acceptance in the old one's place, now and later.
+            case.signers_reassigned = {**case.signers_reassigned, self.from_unit: self.to_unit}
+            round_ = case.acceptance
+            if round_ is not None and round_.outcome is None and self.from_unit in round_.required:
+                required = tuple(
+                    self.to_unit if u == self.from_unit else u for u in round_.required
+                )
+                case.acceptance = round_.model_copy(
+                    update={"required": tuple(dict.fromkeys(required))}
+                )
 
 
 class SupervisionNoticeIssued(CaseEvent):
@@ -267,6 +299,42 @@ class LicenceRevoked(CaseEvent):
         case.licence_revoked = True
 
 
+class LicenceRevocationRequested(CaseEvent):
+    """按区政府要求: the district office asks market to revoke an unlawful enterprise's licence."""
+
+    reason: str
+
+    def apply_to(self, case: Case) -> None:
+        case.revocation_requested = True
+
+
+class AssistanceRecorded(CaseEvent):
+    """配合: housing's part in a problem another unit leads (illegal structures)."""
+
+    problem_id: str
+    description: str
+
+
+class SewerWorkRecorded(CaseEvent):
+    """污水管网建设 for the enterprise: what housing built or connected."""
+
+    description: str
+    completed: bool
+
+
+class HazardRemovalReported(CaseEvent):
+    """A unit named in a hazard-removal order reports its part done."""
+
+    incident_id: str
+    unit: str
+
+    def apply_to(self, case: Case) -> None:
+        incident = case.incidents[self.incident_id]
+        case.incidents[self.incident_id] = incident.model_copy(
+            update={"reported_by": (*incident.reported_by, self.unit)}
+        )
+
+
 class IncidentOpened(CaseEvent):
     incident: Incident
 
@@ -281,7 +349,7 @@ class IncidentClosed(CaseEvent):
 
     def apply_to(self, case: Case) -> None:
         case.incidents[self.incident_id] = case.incidents[self.incident_id].model_copy(
-            update={"closed": True}
+            update={"closed": True, "outcome": self.resolution}
         )
 
 
@@ -295,9 +363,88 @@ class SuspensionOrdered(CaseEvent):
             case.state = CaseState.SUSPENDED
 
 
+class RefusalToStopReported(CaseEvent):
+    """拒不执行停产整治: a ground for joint enforcement of its own (十五)."""
+
+    def apply_to(self, case: Case) -> None:
+        case.refused_to_stop = True
+
+
 class OldSiteVerified(CaseEvent):
     def apply_to(self, case: Case) -> None:
         case.old_site_verified = True
+
+
+class DestinationSet(CaseEvent):
+    """Where a relocating enterprise goes: a park platform and the address there."""
+
+    destination: Destination
+
+    def apply_to(self, case: Case) -> None:
+        case.destination = self.destination
+        case.park_entry_confirmed = False
+
+
+class ParkEntryConfirmed(CaseEvent):
+    """The park platform admits the enterprise (入园)."""
+
+    park: str
+
+    def apply_to(self, case: Case) -> None:
+        case.park_entry_confirmed = True
+
+
+class EnterpriseNoticeServed(CaseEvent):
+    """A notice served on the enterprise, with the date it may answer by."""
+
+    served: ServedNotice
+
+    def apply_to(self, case: Case) -> None:
+        case.served[self.served.served_id] = self.served
+        case.seq += 1
+
+
+class ObjectionRecorded(CaseEvent):
+    """The enterprise objects to a notice, or asks for a hearing (陈述申辩、听证)."""
+
+    served_id: str
+    statement: str
+    hearing_requested: bool
+
+    def apply_to(self, case: Case) -> None:
+        case.served[self.served_id] = case.served[self.served_id].model_copy(
+            update={"objection": self.statement, "hearing_requested": self.hearing_requested}
+        )
+
+
+class ObjectionDecided(CaseEvent):
+    served_id: str
+    upheld: bool  # whether the decision objected to stands
+    outcome: str
+
+    def apply_to(self, case: Case) -> None:
+        case.served[self.served_id] = case.served[self.served_id].model_copy(
+            update={"outcome": self.outcome}
+        )
+
+
+class ListingWithdrawn(CaseEvent):
+    """A mistaken listing, withdrawn with a reason; its open work is cancelled."""
+
+    reason: str
+
+    def apply_to(self, case: Case) -> None:
+        case.state = CaseState.WITHDRAWN
+
+
+class UsccAdded(CaseEvent):
+    """A workshop listed without a licence has registered: its USCC joins the case."""
+
+    uscc: str
+
+    def apply_to(self, case: Case) -> None:
+        assert case.enterprise is not None
+        case.enterprise = case.enterprise.model_copy(update={"uscc": self.uscc, "licensed": True})
 
 
 class AcceptanceRequested(CaseEvent):
@@ -392,6 +539,7 @@ class CaseStruckOff(CaseEvent):
 
     def apply_to(self, case: Case) -> None:
         case.state = CaseState.STRUCK_OFF
+        case.struck_off_at = self.timestamp
 
 
 class FollowUpRecorded(CaseEvent):
@@ -407,6 +555,7 @@ class CaseReopened(CaseEvent):
 
     def apply_to(self, case: Case) -> None:
         case.state = CaseState.REOPENED
+        case.struck_off_at = None
         case.relapses += 1 if self.relapse else 0
         case.acceptance = None
         case.closure_verified = False
@@ -490,11 +639,21 @@ class UtilityOrderCancelled(CaseEvent):
         )
 
 
+class SupplyReconnected(CaseEvent):
+    """A utility found a cut supply reconnected without an order (resumption)."""
+
+    utility: Utility
+
+    def apply_to(self, case: Case) -> None:
+        supply = case.supplies[self.utility]
+        case.supplies[self.utility] = supply.model_copy(update={"state": SupplyState.ON})
+
+
 class ConsumptionReported(CaseEvent):
     readings: tuple[Reading, ...]
 
     def apply_to(self, case: Case) -> None:
-        case.readings = [*case.readings, *self.readings]
+        case.consumption = case.consumption.including(list(self.readings))
 
 
 class ConsumptionFlagged(CaseEvent):

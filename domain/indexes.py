@@ -8,10 +8,11 @@ first listing.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import BaseAggregate, CanInitAggregate
+from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
 
 from domain.events import DomainEvent
 from domain.values import Actor
@@ -50,3 +51,54 @@ class UsccIndex(BaseAggregate[UUID]):
             actor=actor,
             timestamp=now,
         )
+
+
+# ---------------------------------------------------------------- workshops without a USCC
+
+_WORKSHOP_NAMESPACE = uuid5(NAMESPACE_URL, "urn:liandong:workshop")
+
+
+def normalised(text: str) -> str:
+    """Name and address as offices type them: full-width forms, spaces and case ignored."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def workshop_index_id(town: str, name: str, address: str) -> UUID:
+    return uuid5(_WORKSHOP_NAMESPACE, f"{town}|{normalised(name)}|{normalised(address)}")
+
+
+class WorkshopIndexed(DomainEvent, CanInitAggregate[UUID]):
+    originator_topic: str
+    case_id: UUID
+    actor: Actor
+
+    def apply(self, aggregate: object) -> None:
+        assert isinstance(aggregate, WorkshopIndex)
+        aggregate.case_ids = (self.case_id,)
+
+
+class WorkshopListedAgain(DomainEvent, CanMutateAggregate[UUID]):
+    case_id: UUID
+    actor: Actor
+
+    def apply(self, aggregate: object) -> None:
+        assert isinstance(aggregate, WorkshopIndex)
+        aggregate.case_ids = (*aggregate.case_ids, self.case_id)
+
+
+class WorkshopIndex(BaseAggregate[UUID]):
+    """The cases listed under one name and address in one town, so that listing the same
+    workshop again warns and names the case (unlicensed workshops have no USCC to collide
+    on). A warning, not a refusal: two workshops may share a name and a yard."""
+
+    def __init__(self) -> None:
+        self.case_ids: tuple[UUID, ...] = ()
+
+    @classmethod
+    def start(cls, index_id: UUID, case_id: UUID, actor: Actor, now: datetime) -> WorkshopIndex:
+        return cls._create(
+            WorkshopIndexed, id=index_id, case_id=case_id, actor=actor, timestamp=now
+        )
+
+    def add(self, case_id: UUID, actor: Actor, now: datetime) -> None:
+        self.trigger_event(WorkshopListedAgain, case_id=case_id, actor=actor, timestamp=now)

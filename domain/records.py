@@ -115,14 +115,44 @@ class Dispute(Frozen):
     raised_by: str
     suggested_unit: str | None = None
     resolved_to: str | None = None
+    raised_at: datetime | None = None
 
 
 class Incident(Frozen):
+    """舆情, 信访, a hazard-removal order, a referral or investigation, a vehicle restriction:
+    opened by one unit, with a deadline, closed by the unit that must close it."""
+
     incident_id: str
     kind: IncidentKind
     summary: str
     opened_by: str
     closed: bool = False
+    closes_by: str | None = None  # the unit that must close it (None: its opener)
+    deadline: datetime | None = None
+    units: tuple[str, ...] = ()  # units coordinated (a hazard removal's units)
+    reported_by: tuple[str, ...] = ()  # those of them who reported their part done
+    outcome: str | None = None
+
+
+class Destination(Frozen):
+    """Where a relocating enterprise goes: a park platform, and the address there."""
+
+    park: str
+    address: str
+
+
+class ServedNotice(Frozen):
+    """A notice served on the enterprise itself (原则三: its rights are respected), and its
+    objection, if it objects, and the hearing's outcome."""
+
+    served_id: str
+    kind: str
+    document_number: str
+    served_on: datetime
+    respond_by: datetime
+    objection: str | None = None
+    hearing_requested: bool = False
+    outcome: str | None = None
 
 
 class JointOperation(Frozen):
@@ -144,6 +174,7 @@ class ConsumptionFlag(Frozen):
 __all__ = [
     "AcceptanceRound",
     "ConsumptionFlag",
+    "Destination",
     "Dispute",
     "EnterpriseDetails",
     "Incident",
@@ -152,6 +183,7 @@ __all__ = [
     "OrderRecord",
     "ProblemRecord",
     "Reading",
+    "ServedNotice",
     "Supply",
     "TaskRecord",
 ]

@@ -39,13 +39,18 @@ class PydanticMapper(Mapper[Any]):
             state=stored,
         )
 
-    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[Any]:
-        stored = stored_event.state
+    def decode_state(self, stored: bytes) -> dict[str, Any]:
+        """A stored event's fields, decrypted and decompressed as the settings say (the
+        relay publishes them without building the domain event)."""
         if self.cipher:
             stored = self.cipher.decrypt(stored)
         if self.compressor:
             stored = self.compressor.decompress(stored)
         state: dict[str, Any] = self.transcoder.decode(stored)
+        return state
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[Any]:
+        state = self.decode_state(stored_event.state)
         cls = resolve_topic(stored_event.topic)
         return cast(
             DomainEventProtocol[Any],

@@ -138,6 +138,7 @@ class CaseState(StrEnum):
     CLOSURE_VERIFIED = "closure_verified"  # 两断三清 verified by the town
     STRUCK_OFF = "struck_off"  # 销号
     REOPENED = "reopened"  # a follow-up check (回头看) found a relapse
+    WITHDRAWN = "withdrawn"  # listed by mistake, withdrawn with a reason
 
 
 class Utility(StrEnum):
@@ -177,7 +178,8 @@ class LegalBasis(StrEnum):
     CLOSE_CLASSIFICATION = "close_classification"
     FAILED_ACCEPTANCE = "failed_acceptance"
     UNAUTHORIZED_RESUMPTION = "unauthorized_resumption"
-    ACCEPTANCE_PASSED = "acceptance_passed"  # grounds for restoration, set by linkage only
+    ACCEPTANCE_PASSED = "acceptance_passed"  # grounds for restoration
+    LISTING_WITHDRAWN = "listing_withdrawn"  # restoration after a mistaken listing, by linkage
 
 
 class ProblemKind(StrEnum):
@@ -208,8 +210,20 @@ class ApprovalKind(StrEnum):
 
 
 class PermitKind(StrEnum):
-    EIA = "eia"  # 环评批复
-    DISCHARGE_PERMIT = "discharge_permit"  # 排污许可证
+    """依法依规办理相关手续: what each department grants a compliant enterprise
+    (linkage.PERMIT_ISSUER says which department grants which)."""
+
+    EIA = "eia"  # 环评批复 (ecology)
+    DISCHARGE_PERMIT = "discharge_permit"  # 排污许可证 (ecology)
+    PROJECT_FILING = "project_filing"  # 企业投资项目备案 (economy)
+    CONSTRUCTION_PERMIT = "construction_permit"  # 建筑工程施工许可 (housing)
+    DRAINAGE_PERMIT = "drainage_permit"  # 排水许可 (housing)
+    FOREST_LAND_USE = "forest_land_use"  # 使用林地审核同意书 (forestry)
+    BUSINESS_LICENCE = "business_licence"  # 营业执照 (market)
+    PLANNING_PERMIT = "planning_permit"  # 建设工程规划许可证 (planning)
+    LAND_USE_APPROVAL = "land_use_approval"  # 用地批准 (planning)
+    SAFETY_APPROVAL = "safety_approval"  # 安全条件审查 (emergency)
+    FIRE_ACCEPTANCE = "fire_acceptance"  # 消防验收 / 备案 (fire)
 
 
 class IncidentKind(StrEnum):
@@ -219,6 +233,7 @@ class IncidentKind(StrEnum):
     OBSTRUCTION = "obstruction"  # 对抗执法
     VEHICLE_RESTRICTION = "vehicle_restriction"
     HAZARD_REMOVAL_ORDER = "hazard_removal_order"
+    REFERRAL = "referral"  # 移送公安: a case referred to the police
 
 
 class Escalation(StrEnum):

@@ -84,7 +84,10 @@ class Scenario:
         )
         return UUID(result.created["case_id"])
 
-    def classify(self, case_id: UUID, disposition: str, *, unit: str = "economy") -> None:
+    def classify(
+        self, case_id: UUID, disposition: str, *, unit: str = "economy", concur: bool = True
+    ) -> None:
+        """`unit` classifies; the other classifying unit (会同) concurs unless told not to."""
         self.act(
             unit,
             c.Classify(
@@ -95,6 +98,12 @@ class Scenario:
                 document_number="江津经信〔2021〕1号",
             ),
         )
+        if concur:
+            town = self.case(case_id).town
+            self.act(
+                "economy" if unit == town else town,
+                c.ConcurClassification(case_id=case_id, agree=True),
+            )
 
     def task_of(self, case_id: UUID, unit: str, action: str) -> str:
         for task in self.case(case_id).open_tasks():

@@ -23,7 +23,11 @@ def test_every_event_is_catalogued() -> None:
 
 
 def test_every_action_some_unit_may_post_records_a_catalogued_event() -> None:
-    recorded = {a for actions in RECORDED_BY.values() for a in actions} | {Action.RECORD_PATROL}
+    recorded = {a for actions in RECORDED_BY.values() for a in actions} | {
+        Action.RECORD_PATROL,
+        Action.MAINTAIN_CONTROL_AREAS,
+        Action.REFUSE_REGISTRATION,
+    }
     assert set(Action) == recorded
 
 

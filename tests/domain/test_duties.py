@@ -10,7 +10,7 @@ import pytest
 
 from domain import commands as c
 from domain.consumption import Reading
-from domain.errors import PermissionDenied
+from domain.errors import PermissionDenied, RuleViolation
 from domain.events import ApprovalDenied, IncidentClosed, IncidentOpened
 from domain.patrol import PatrolRecorded
 from domain.values import CaseState, IncidentKind, ProblemKind, SupplyState, Utility
@@ -31,7 +31,7 @@ def sign_all(s: Scenario, case_id: UUID) -> None:
 
 
 def test_duty_01_district_office_supervises_extends_arbitrates_and_reopens(s: Scenario) -> None:
-    case_id = suspended_rectify(s, (ProblemKind.ILLEGAL_STRUCTURE,))
+    case_id = suspended_rectify(s, (ProblemKind.SEWER_CONNECTION,))
     task_id = s.task_of(case_id, "housing", "sign_acceptance")
     s.clock.advance(days=31)  # past the 30-day deadline
     task = s.case(case_id).tasks[task_id]
@@ -101,8 +101,11 @@ def test_duty_02_and_11_public_opinion_and_petitions_are_recorded_and_closed(
         ),
     )
     history = s.app.history(case_id)
-    assert isinstance(history[-2], IncidentOpened)
-    assert isinstance(history[-1], IncidentClosed)
+    opening = [e for e in history if isinstance(e, IncidentOpened)]
+    closing = [e for e in history if isinstance(e, IncidentClosed)]
+    assert [e.incident.kind for e in opening] == [kind]
+    assert [e.resolution for e in closing] == ["已回应并公开整治进展"]
+    assert not [t for t in s.case(case_id).open_tasks() if t.ref == opened.created["id"]]
     other = "petitions" if unit == "cyberspace" else "cyberspace"
     with pytest.raises(PermissionDenied):
         s.act(other, c.RecordIncident(case_id=case_id, kind=kind, summary="x"))
@@ -204,7 +207,7 @@ def test_duty_08_planning_signs_off_land_use_problems(s: Scenario) -> None:
     assert s.case(case_id).state is CaseState.ACCEPTED
 
 
-def test_duty_09_emergency_records_major_hazard_and_orders_removal(s: Scenario) -> None:
+def test_duty_09_a_major_hazard_is_ordered_removed_coordinated_and_closed(s: Scenario) -> None:
     case_id = s.list(problems=())
     s.act(
         "emergency",
@@ -212,18 +215,49 @@ def test_duty_09_emergency_records_major_hazard_and_orders_removal(s: Scenario) 
             case_id=case_id, kind=ProblemKind.PRODUCTION_SAFETY, description="粉尘涉爆", major=True
         ),
     )
-    s.act(
+    assert s.task_of(case_id, "emergency", "order_hazard_removal"), "a major hazard has a sequel"
+    order = s.act(
         "emergency",
         c.RecordIncident(
             case_id=case_id,
             kind=IncidentKind.HAZARD_REMOVAL_ORDER,
             summary="限期消除粉尘涉爆隐患",
             document_number="津应急1号",
+            deadline=s.days(10),
+            units=(TOWN, "fire"),
         ),
     )
+    incident_id = order.created["id"]
+    # Emergency coordinates: each named unit and emergency itself hold a task to the deadline.
+    waiting = {
+        (t.unit, t.completes_on.value, t.deadline)
+        for t in s.case(case_id).open_tasks()
+        if t.ref == incident_id
+    }
+    assert waiting == {
+        (TOWN, "report_hazard_removed", s.days(10)),
+        ("fire", "report_hazard_removed", s.days(10)),
+        ("emergency", "close_hazard_removal", s.days(10)),
+    }
+    close = c.CloseIncident(
+        case_id=case_id,
+        kind=IncidentKind.HAZARD_REMOVAL_ORDER,
+        incident_id=incident_id,
+        resolution="隐患已消除",
+    )
+    s.act(
+        TOWN, c.ReportHazardRemoved(case_id=case_id, incident_id=incident_id, evidence=evidence())
+    )
+    with pytest.raises(RuleViolation, match="fire"):
+        s.act("emergency", close)
+    s.act(
+        "fire", c.ReportHazardRemoved(case_id=case_id, incident_id=incident_id, evidence=evidence())
+    )
+    s.act("emergency", close)
     case = s.case(case_id)
-    assert [p.major for p in case.problems.values()] == [True]
-    assert [i.kind for i in case.incidents.values()] == [IncidentKind.HAZARD_REMOVAL_ORDER]
+    assert case.incidents[incident_id].closed
+    assert case.incidents[incident_id].outcome == "隐患已消除"
+    assert [t for t in case.open_tasks() if t.ref in (incident_id, "hazard")] == []
 
 
 def test_duty_10_transport_records_violation_and_restricts_vehicles(s: Scenario) -> None:

@@ -22,7 +22,13 @@ from domain.errors import (
     PermissionDenied,
     RuleViolation,
 )
-from domain.events import AcceptanceRequested, EnterpriseListed, Reclassified, RecordCorrected
+from domain.events import (
+    AcceptanceRequested,
+    EnterpriseListed,
+    Reclassified,
+    RecordCorrected,
+    TaskCancelled,
+)
 from domain.values import (
     CaseState,
     Evidence,
@@ -215,6 +221,30 @@ class TestRule2Uscc:
         assert isinstance(listed, EnterpriseListed)
         assert listed.enterprise.uscc_override_reason == "2015 pilot code, 工商 letter"
 
+    def test_a_blank_override_reason_is_no_reason(self, s: Scenario) -> None:
+        refused(
+            s,
+            TOWN,
+            c.ListEnterprise(
+                name="x",
+                address="y",
+                town=TOWN,
+                uscc="91350100M000100Y44",
+                uscc_override_reason=" ",
+            ),
+            InvalidInput,
+            "uscc_override_reason",
+        )
+
+    def test_an_override_reason_without_a_uscc_is_refused(self, s: Scenario) -> None:
+        refused(
+            s,
+            TOWN,
+            c.ListEnterprise(name="x", address="y", town=TOWN, uscc_override_reason="pilot code"),
+            InvalidInput,
+            "uscc_override_reason",
+        )
+
     def test_an_enterprise_with_a_uscc_is_listed_once_and_the_refusal_points_to_it(
         self, s: Scenario
     ) -> None:
@@ -342,6 +372,19 @@ class TestRule4UtilityOrdersNeedALegalBasis:
             "grounds",
         )
 
+    @pytest.mark.parametrize("utility", [Utility.POWER, Utility.GAS])
+    def test_resumption_is_no_ground_until_it_is_recorded(
+        self, s: Scenario, utility: Utility
+    ) -> None:
+        case_id = s.list(problems=(ProblemKind.NO_EIA,), connections=(utility,))
+        s.classify(case_id, "rectify")
+        s.act(TOWN, c.OrderSuspension(case_id=case_id, document_number="停1"))
+        requester = "economy" if utility is Utility.POWER else TOWN
+        order = self.order(s, case_id, utility, grounds="unauthorized_resumption")
+        refused(s, requester, order, RuleViolation, "grounds")  # no 一刀切
+        s.act(TOWN, c.ReportUnauthorizedResumption(case_id=case_id, evidence=evidence()))
+        s.act(requester, order)
+
     def test_an_order_names_its_document_number(self, s: Scenario) -> None:
         case_id = closing_case(s)
         with pytest.raises(ValidationError, match="document_number"):
@@ -379,9 +422,16 @@ class TestRule4UtilityOrdersNeedALegalBasis:
             "grounds",
         )
 
-    def test_restoration_is_never_requested_by_hand(self, s: Scenario) -> None:
+    def test_restoration_is_requested_only_on_passed_acceptance(self, s: Scenario) -> None:
         case_id = closing_case(s)
-        refused(s, "economy", self.order(s, case_id, kind="restore"), InvalidInput, "kind")
+        refused(s, "economy", self.order(s, case_id, kind="restore"), InvalidInput, "grounds")
+        refused(
+            s,
+            "economy",
+            self.order(s, case_id, kind="restore", grounds="acceptance_passed"),
+            RuleViolation,
+            "grounds",
+        )
 
     def test_gas_is_cut_never_limited(self, s: Scenario) -> None:
         case_id = s.list(connections=(Utility.GAS,))
@@ -585,6 +635,74 @@ class TestRule7StrikeOffOnlyWhenTheEndConditionsHold:
         s.execute(s.order_of(case_id, Utility.POWER, "restore"), Utility.POWER)
         assert s.case(case_id).supplies[Utility.POWER].state is SupplyState.ON
         s.act(TOWN, c.StrikeOff(case_id=case_id))
+
+    @pytest.mark.parametrize(
+        "item",
+        ["water_and_power_cut", "raw_materials_cleared", "products_cleared", "equipment_cleared"],
+    )
+    def test_each_item_of_two_cuts_three_clears_left_unchecked_is_refused(
+        self, s: Scenario, item: str
+    ) -> None:
+        case_id = closing_case(s)
+        s.cut(case_id, Utility.POWER, "economy", "close_classification")
+        s.cut(case_id, Utility.WATER, "housing", "close_classification")
+        checked = c.VerifyClosure(
+            case_id=case_id,
+            water_and_power_cut=True,
+            raw_materials_cleared=True,
+            products_cleared=True,
+            equipment_cleared=True,
+            evidence=evidence(),
+        )
+        refused(s, TOWN, checked.model_copy(update={item: False}), InvalidInput, item)
+        s.act(TOWN, checked)
+
+    def test_a_limited_supply_is_not_cut_at_closure(self, s: Scenario) -> None:
+        case_id = closing_case(s)
+        s.cut(case_id, Utility.POWER, "economy", "close_classification")
+        limit = s.request_order(case_id, Utility.WATER, "housing", kind="limit")
+        s.execute(limit, Utility.WATER)
+        assert s.case(case_id).supplies[Utility.WATER].state is SupplyState.LIMITED
+        verify = c.VerifyClosure(
+            case_id=case_id,
+            water_and_power_cut=True,
+            raw_materials_cleared=True,
+            products_cleared=True,
+            equipment_cleared=True,
+            evidence=evidence(),
+        )
+        error = refused(s, TOWN, verify, RuleViolation, "water_and_power_cut")
+        assert "water" in error.message
+
+    def test_open_tasks_are_named_and_block_strike_off_until_done_or_cancelled(
+        self, s: Scenario
+    ) -> None:
+        case_id = rectify_case(s, (ProblemKind.FIRE_HAZARD,))
+        s.act(TOWN, c.ReportUnauthorizedResumption(case_id=case_id, evidence=evidence()))
+        s.act(TOWN, c.RequestAcceptance(case_id=case_id, evidence=evidence()))
+        for unit in ("fire", TOWN):
+            s.act(unit, c.SignAcceptance(case_id=case_id, passed=True))
+        error = refused(s, TOWN, c.StrikeOff(case_id=case_id), RuleViolation, "state")
+        task = s.task_of(case_id, TOWN, "launch_joint_enforcement")
+        assert error.details["blockers"] == [
+            f"task {task} of {TOWN} still open: launch joint enforcement (联合执法)"
+        ]
+        refused(
+            s,
+            "district-office",
+            c.CancelTask.model_construct(case_id=case_id, task_id=task, reason=" "),
+            InvalidInput,
+            "reason",
+        )
+        s.act(
+            "district-office",
+            c.CancelTask(case_id=case_id, task_id=task, reason="验收已通过，无需联合执法"),
+        )
+        s.act(TOWN, c.StrikeOff(case_id=case_id))
+        cancelled = [e for e in s.app.history(case_id) if isinstance(e, TaskCancelled)]
+        assert [(e.task_id, e.reason, e.actor.unit) for e in cancelled] == [
+            (task, "验收已通过，无需联合执法", "district-office")
+        ]
 
 
 # ---------------------------------------------------------------- rule 8

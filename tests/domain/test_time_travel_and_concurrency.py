@@ -61,7 +61,7 @@ def test_two_concurrent_commands_on_one_case_one_wins_the_other_conflicts(
     before = app.event_count()
     with pytest.raises(ConcurrencyConflict) as conflict:
         s.act(TOWN, suspension)
-    assert conflict.value.status == 409
+    assert conflict.value.code == "concurrency_conflict"
     assert app.event_count() == before + 1, "only the winner's event was recorded"
     assert type(app.history(case_id)[-1]).__name__ == "ApprovalDenied"
 

@@ -15,6 +15,8 @@ from domain.events import (
 from domain.values import CaseState, OrderKind, ProblemKind, SupplyState, Utility
 from tests.domain.scenario import TOWN, Scenario, evidence
 
+PARK = "platform:degan-park"
+
 
 def events_of(s: Scenario, case_id: UUID, kind: type) -> list:  # type: ignore[type-arg]
     return [e for e in s.app.history(case_id) if isinstance(e, kind)]
@@ -62,7 +64,8 @@ def test_close_from_listing_to_strike_off(s: Scenario) -> None:
     assert case.state is CaseState.STRUCK_OFF
     assert case.approval_lock, "a closed enterprise stays under the approval lock"
     assert all(s.state is SupplyState.CUT for s in case.supplies.values())
-    assert case.open_tasks() == []
+    follow_up = [(t.unit, t.completes_on.value, t.deadline) for t in case.open_tasks()]
+    assert follow_up == [(TOWN, "record_follow_up", s.days(90))], "回头看 is scheduled"
 
 
 def test_rectify_from_listing_to_strike_off_with_restoration(s: Scenario) -> None:
@@ -88,7 +91,8 @@ def test_rectify_from_listing_to_strike_off_with_restoration(s: Scenario) -> Non
             document_number="联执1号",
         ),
     )
-    s.act("police", c.SupportJointEnforcement(case_id=case_id, operation_id=launched.created["id"]))
+    for unit in ("police", "ecology"):
+        s.act(unit, c.SupportJointEnforcement(case_id=case_id, operation_id=launched.created["id"]))
     s.clock.advance(days=10)
     s.act(TOWN, c.RequestAcceptance(case_id=case_id, evidence=evidence("rectified")))
     for unit in ("ecology", "emergency", TOWN):
@@ -119,9 +123,15 @@ def test_relocate_from_listing_to_strike_off(s: Scenario) -> None:
         ("ecology", "grant_permit"),
         ("ecology", "sign_acceptance"),
         (TOWN, "verify_old_site"),
+        ("economy", "set_relocation_destination"),
         (TOWN, "request_acceptance"),
     }
     s.act(TOWN, c.OrderSuspension(case_id=case_id, document_number="德感〔2021〕迁字1号"))
+    s.act(
+        "economy",
+        c.SetRelocationDestination(case_id=case_id, park=PARK, address="德感工业园区标准厂房7号"),
+    )
+    s.act(PARK, c.ConfirmParkEntry(case_id=case_id, evidence=evidence("park-lease")))
     s.act(TOWN, c.VerifyOldSite(case_id=case_id, evidence=evidence("old-site-empty")))
     s.act("ecology", c.GrantPermit(case_id=case_id, permit="eia", document_number="渝(津)环准1号"))
     s.act(
@@ -139,7 +149,9 @@ def test_relocate_from_listing_to_strike_off(s: Scenario) -> None:
     case = s.case(case_id)
     assert case.state is CaseState.STRUCK_OFF
     assert not case.approval_lock
-    assert case.open_tasks() == []
+    assert case.destination is not None
+    assert case.destination.park == PARK
+    assert [t.completes_on.value for t in case.open_tasks()] == ["record_follow_up"]
 
 
 def test_a_relapse_found_by_follow_up_reopens_the_case(s: Scenario) -> None:
