@@ -67,6 +67,7 @@ def base_events(cases: int) -> list[tuple[str, dict[str, object]]]:
                 Actor(unit="economy"),
                 c.Classify(case_id=case_id, disposition="rectify", reason="r", deadline=deadline),
             )
+            app.handle(TOWN, c.ConcurClassification(case_id=case_id, agree=True))
             app.handle(TOWN, c.OrderSuspension(case_id=case_id, document_number="d"))
             app.handle(
                 Actor(unit="ecology"),
@@ -89,7 +90,7 @@ def base_events(cases: int) -> list[tuple[str, dict[str, object]]]:
                 {
                     "originator_id": str(n.originator_id),
                     "originator_version": n.originator_version,
-                    **orjson.loads(n.state),
+                    **app.decode_state(n.state),
                 },
             )
             for n in app.recorder.select_notifications(1, app.event_count())

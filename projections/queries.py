@@ -15,51 +15,12 @@ from domain.values import Escalation
 from projections.audit import ENTRY_COLUMNS, AuditProjection, row_to_entry
 from projections.db import Database, parse_utc, utc_text
 from projections.status import StatusProjection
-
-CASE_COLUMNS = (
-    "case_id",
-    "version",
-    "name",
-    "uscc",
-    "address",
-    "town",
-    "industry",
-    "licensed",
-    "disposition",
-    "state",
-    "deadline",
-    "approval_lock",
-    "supply_power",
-    "supply_water",
-    "supply_gas",
-    "licence_revoked",
-    "unauthorized_resumption",
-    "found_by_patrol",
-    "relapses",
-    "listed_at",
-    "struck_off_at",
-    "last_event",
-    "last_action",
-    "last_unit",
-    "last_at",
-)
-TASK_COLUMNS = (
-    "case_id",
-    "task_id",
-    "unit",
-    "duty",
-    "completes_on",
-    "ref",
-    "assigned_at",
-    "deadline",
-    "done_at",
-    "cancelled_at",
-)
+from projections.status_rows import CASE_COLUMNS, FLAGS, TASK_COLUMNS
 
 
 def _case(row: tuple[Any, ...]) -> dict[str, Any]:
     case = dict(zip(CASE_COLUMNS, row, strict=True))
-    for flag in ("licensed", "approval_lock", "licence_revoked", "unauthorized_resumption"):
+    for flag in FLAGS:
         case[flag] = bool(case[flag])
     return case
 
@@ -168,6 +129,7 @@ class UnitAccountability:
     median_seconds_to_act: float | None = None
     notices_received: int = 0
     notices_answered: int = 0
+    notices_overdue_now: int = 0  # unanswered past their respond_by
     disputes_raised: int = 0
     escalation: dict[str, int] = field(default_factory=dict)
 
@@ -201,10 +163,17 @@ def accountability(db: Database, now: datetime) -> list[UnitAccountability]:
                 a.overdue_now += 1
                 a.overdue_seconds_total += task["overdue_seconds"]
                 a.overdue_seconds_max = max(a.overdue_seconds_max, task["overdue_seconds"])
-    for unit, answered in db.query(f"SELECT unit, answered_at FROM {p.t('notices')}"):
+    moment = utc_text(now) or ""
+    for unit, answered, respond_by in db.query(
+        f"SELECT unit, answered_at, respond_by FROM {p.t('notices')}"
+    ):
         a = of(unit)
         a.notices_received += 1
         a.notices_answered += answered is not None
+        if answered is None and respond_by < moment:
+            # A supervision notice left unanswered past its date is overdue work too.
+            a.notices_overdue_now += 1
+            colours[unit][Escalation.RED.value] += 1
     for (unit,) in db.query(f"SELECT raised_by FROM {p.t('disputes')}"):
         of(unit).disputes_raised += 1
     for unit, a in units.items():
@@ -319,6 +288,72 @@ def wait_for_case(db: Database, case_id: str, version: int, timeout_s: float = 5
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
+
+
+def wait_for_patrol(db: Database, patrol_id: str, timeout_s: float = 5.0) -> bool:
+    """Read-your-writes for a patrol: waits until the patrols view holds it."""
+    p = StatusProjection()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if db.query(f"SELECT 1 FROM {p.t('patrols')} WHERE patrol_id = ?", (patrol_id,)):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+PATROL_COLUMNS = (
+    "patrol_id",
+    "town",
+    "patrol_date",
+    "area",
+    "findings",
+    "evidence",
+    "recorded_by",
+    "recorded_at",
+)
+
+
+def patrols(
+    db: Database,
+    *,
+    town: str | None = None,
+    since: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Patrols newest first, each with the enterprises listed from what it found. The
+    cursor is the last item's `recorded_at|patrol_id`."""
+    p = StatusProjection()
+    where, params = ["1 = 1"], []
+    if town is not None:
+        where.append("town = ?")
+        params.append(town)
+    if since is not None:
+        where.append("patrol_date >= ?")
+        params.append(since)
+    if cursor:
+        at, _, pid = cursor.partition("|")
+        where.append("(recorded_at < ? OR (recorded_at = ? AND patrol_id < ?))")
+        params += [at, at, pid]
+    rows = db.query(
+        f"SELECT {', '.join(PATROL_COLUMNS)} FROM {p.t('patrols')} WHERE {' AND '.join(where)} "
+        "ORDER BY recorded_at DESC, patrol_id DESC LIMIT ?",
+        (*params, limit + 1),
+    )
+    items = [dict(zip(PATROL_COLUMNS, r, strict=True)) for r in rows[:limit]]
+    for item in items:
+        item["listed"] = [
+            {"case_id": case_id, "name": name, "state": state}
+            for case_id, name, state in db.query(
+                f"SELECT case_id, name, state FROM {p.t('cases')} WHERE found_by_patrol = ? "
+                "ORDER BY listed_at",
+                (item["patrol_id"],),
+            )
+        ]
+    last = items[-1] if items else None
+    more = len(rows) > limit and last is not None
+    return Page(items, f"{last['recorded_at']}|{last['patrol_id']}" if more and last else None)
 
 
 def wait_for_audit(db: Database, position: int, timeout_s: float = 5.0) -> bool:

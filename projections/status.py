@@ -1,32 +1,60 @@
-"""The status projection: enterprise status, tasks, notices and disputes, from which the
-enterprise status, per-unit accountability and town ledger views are read
-(projections/queries.py). One projection, so the three views are always mutually
-consistent: they are written in the same transaction.
+"""The status projection: enterprise status, tasks, orders, notices, disputes and patrols,
+from which the enterprise status, per-unit accountability, town ledger and patrol views
+are read (projections/queries.py). One projection, so the views are always mutually
+consistent: they are written in the same transaction, with the offsets.
+
+It does not re-code the lifecycle (one source of truth per rule). For each event it
+takes the case as the domain left it after the previous one, applies the event with
+the event's own `apply_to` (the aggregate's evolve function) and writes the rows read
+off the result (status_rows.py). The case between events is kept in the view itself
+(`image`, domain.case_memory), so a restarted projection carries on where it stopped,
+and in a bounded cache so that a catch-up does not read it back for every event.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from typing import Any
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import orjson
 
+from domain.case import Case
+from domain.case_memory import CaseImage, image_of, restore
+from domain.events import CaseEvent, all_case_events
 from projections.db import Database, Tx, utc_text
 from projections.runner import EventRecord, Projection
+from projections.status_rows import (
+    CASE_COLUMNS,
+    DISPUTE_COLUMNS,
+    NOTICE_COLUMNS,
+    ORDER_COLUMNS,
+    TASK_COLUMNS,
+    case_row,
+    dispute_row,
+    notice_row,
+    order_row,
+    task_row,
+)
 
-TABLES = ("cases", "tasks", "orders", "notices", "disputes")
-
+# Bump when the tables' shape changes: the view is then dropped and rebuilt from the topic.
+SCHEMA_VERSION = 2
+TABLES = ("cases", "tasks", "orders", "notices", "disputes", "patrols")
 SCHEMA = {
     "cases": """(
         case_id TEXT PRIMARY KEY, version INTEGER NOT NULL, name TEXT NOT NULL, uscc TEXT,
         address TEXT NOT NULL, town TEXT NOT NULL, industry TEXT, licensed INTEGER NOT NULL,
-        disposition TEXT, state TEXT NOT NULL, deadline TEXT, approval_lock INTEGER NOT NULL,
-        supply_power TEXT NOT NULL, supply_water TEXT NOT NULL, supply_gas TEXT NOT NULL,
-        licence_revoked INTEGER NOT NULL, unauthorized_resumption INTEGER NOT NULL,
-        found_by_patrol TEXT, relapses INTEGER NOT NULL, listed_at TEXT NOT NULL,
-        struck_off_at TEXT, last_event TEXT NOT NULL, last_action TEXT,
-        last_unit TEXT NOT NULL, last_at TEXT NOT NULL)""",
+        disposition TEXT, state TEXT NOT NULL, deadline TEXT, classified_by TEXT,
+        concurred_by TEXT, approval_lock INTEGER NOT NULL, supply_power TEXT NOT NULL,
+        supply_water TEXT NOT NULL, supply_gas TEXT NOT NULL,
+        licence_revoked INTEGER NOT NULL, revocation_requested INTEGER NOT NULL,
+        suspension_ordered INTEGER NOT NULL, refused_to_stop INTEGER NOT NULL,
+        unauthorized_resumption INTEGER NOT NULL, acceptance_failed INTEGER NOT NULL,
+        destination_park TEXT, park_entry_confirmed INTEGER NOT NULL, found_by_patrol TEXT,
+        relapses INTEGER NOT NULL, listed_at TEXT NOT NULL, struck_off_at TEXT,
+        last_event TEXT NOT NULL, last_action TEXT, last_unit TEXT NOT NULL,
+        last_at TEXT NOT NULL, image TEXT NOT NULL)""",
     "tasks": """(
         case_id TEXT NOT NULL, task_id TEXT NOT NULL, unit TEXT NOT NULL, duty TEXT NOT NULL,
         completes_on TEXT NOT NULL, ref TEXT, assigned_at TEXT NOT NULL, deadline TEXT NOT NULL,
@@ -42,56 +70,91 @@ SCHEMA = {
         answered_at TEXT, PRIMARY KEY (case_id, notice_id))""",
     "disputes": """(
         case_id TEXT NOT NULL, dispute_id TEXT NOT NULL, task_id TEXT NOT NULL,
-        raised_by TEXT NOT NULL, resolved_to TEXT, raised_at TEXT NOT NULL,
+        raised_by TEXT NOT NULL, resolved_to TEXT, raised_at TEXT,
         PRIMARY KEY (case_id, dispute_id))""",
+    "patrols": """(
+        patrol_id TEXT PRIMARY KEY, town TEXT NOT NULL, patrol_date TEXT NOT NULL,
+        area TEXT NOT NULL, findings TEXT NOT NULL, evidence INTEGER NOT NULL,
+        recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
 }
 INDEXES = {
-    "cases": ["town", "state", "disposition"],
+    "cases": ["town", "state", "disposition", "found_by_patrol"],
     "tasks": ["unit", "deadline"],
     "orders": ["utility, status"],
     "notices": ["unit"],
+    "patrols": ["town, patrol_date"],
 }
-
-# The state a case enters with each event (the domain's lifecycle, DOMAIN.md section 4).
-STATE_AFTER = {
-    "Classified": "classified",
-    "Reclassified": "classified",
-    "AcceptanceRequested": "acceptance_requested",
-    "AcceptanceFailed": "suspended",
-    "AcceptancePassed": "accepted",
-    "ClosureVerified": "closure_verified",
-    "CaseStruckOff": "struck_off",
-    "CaseReopened": "reopened",
+KEYS = {
+    "cases": ("case_id",),
+    "tasks": ("case_id", "task_id"),
+    "orders": ("order_id",),
+    "notices": ("case_id", "notice_id"),
+    "disputes": ("case_id", "dispute_id"),
+    "patrols": ("patrol_id",),
 }
-# Events of the store that are not about a case (the USCC index, patrols).
+# Events of the store that are not about a case (indexes, requests, keys, the registry).
 NOT_CASE_EVENTS = frozenset(
     {
         "UsccRegistered",
-        "PatrolRecorded",
+        "WorkshopIndexed",
+        "WorkshopListedAgain",
         "RequestHandled",
         "KeyIssued",
         "KeyRevoked",
         "UnitsRegistryAdopted",
         "UnitsRegistryChanged",
+        "ControlAreasStarted",
+        "ControlAreaDefined",
+        "ControlAreaRemoved",
+        "RegistrationRefused",
     }
 )
-SUPPLY_AFTER = {"cut": "cut", "limit": "limited", "restore": "on"}
+EVENT_CLASSES: dict[str, type[CaseEvent]] = {cls.__name__: cls for cls in all_case_events()}
+CACHE_SIZE = 20_000
+
+
+@dataclass
+class _Working:
+    """A case being projected in this batch, and what its rows held before it."""
+
+    case: Case
+    written: dict[str, dict[str, Any]]  # per record table: the records the rows hold
+    last: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
 
 
 class StatusProjection:
     prepare: str | None = None  # applying needs the view's rows: nothing to do ahead in a feed
 
-    def __init__(self, suffix: str = "") -> None:
+    def __init__(self, suffix: str = "", cache_size: int = CACHE_SIZE) -> None:
         self.suffix = suffix
         self.name = f"status{suffix}"
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, _Working] = OrderedDict()
 
     def t(self, table: str) -> str:
         return f"status_{table}{self.suffix}"
 
     def shadow(self) -> Projection:
-        return StatusProjection(self.suffix + "__rebuild")
+        return StatusProjection(self.suffix + "__rebuild", self.cache_size)
 
     def create(self, tx: Tx) -> None:
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS projection_schema "
+            "(projection TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
+        row = tx.execute(
+            "SELECT version FROM projection_schema WHERE projection = ?", (self.name,)
+        ).fetchone()
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            # A view of another shape (or none): start it afresh from the topic's beginning.
+            self.drop(tx)
+            tx.execute("DELETE FROM projection_offsets WHERE projection = ?", (self.name,))
+            tx.execute(
+                "INSERT INTO projection_schema (projection, version) VALUES (?, ?) "
+                "ON CONFLICT (projection) DO UPDATE SET version = excluded.version",
+                (self.name, SCHEMA_VERSION),
+            )
         for table, columns in SCHEMA.items():
             tx.execute(f"CREATE TABLE IF NOT EXISTS {self.t(table)} {columns}")
             for i, cols in enumerate(INDEXES.get(table, [])):
@@ -107,21 +170,19 @@ class StatusProjection:
         assert isinstance(shadow, StatusProjection)
         for table in TABLES:
             tx.execute(f"ALTER TABLE {shadow.t(table)} RENAME TO {self.t(table)}")
+        self.forget()
 
     def digest(self, db: Database) -> str:
         """SHA-256 over every row of every table, in key order: equal views, equal digests."""
         h = hashlib.sha256()
-        order = {
-            "cases": "case_id",
-            "tasks": "case_id, task_id",
-            "orders": "order_id",
-            "notices": "case_id, notice_id",
-            "disputes": "case_id, dispute_id",
-        }
         for table in TABLES:
-            for row in db.query(f"SELECT * FROM {self.t(table)} ORDER BY {order[table]}"):
+            order = ", ".join(KEYS[table])
+            for row in db.query(f"SELECT * FROM {self.t(table)} ORDER BY {order}"):
                 h.update(orjson.dumps(list(row)))
         return h.hexdigest()
+
+    def forget(self) -> None:
+        self._cache.clear()
 
     # ------------------------------------------------------------ applying events
 
@@ -129,254 +190,124 @@ class StatusProjection:
         # Records of one case come from one partition, in order: applying each batch in
         # arrival order keeps every case's events in order. Nothing is held back.
         consumed: dict[int, int] = {}
-        for event in events:
-            self.apply(tx, event)
-            consumed[event.partition] = event.offset + 1
+        touched: dict[str, _Working] = {}
+        try:
+            for event in events:
+                self._apply(tx, event, touched)
+                consumed[event.partition] = event.offset + 1
+            for case_id, working in touched.items():
+                if working.changed:
+                    self._write(tx, case_id, working)
+        except BaseException:
+            self.forget()  # the transaction rolls back: what the cache holds may be ahead
+            raise
+        for case_id, working in touched.items():
+            self._cache[case_id] = working
+            self._cache.move_to_end(case_id)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
         return consumed
 
-    def forget(self) -> None:
-        pass
-
     def apply(self, tx: Tx, event: EventRecord) -> None:
-        if event.type == "EnterpriseListed":
-            self._listed(tx, event)
+        self.apply_all(tx, [event])
+
+    def _apply(self, tx: Tx, event: EventRecord, touched: dict[str, _Working]) -> None:
+        if event.type == "PatrolRecorded":
+            self._patrol(tx, event)
             return
         if event.type in NOT_CASE_EVENTS:
             return
+        cls = EVENT_CLASSES.get(event.type)
+        if cls is None:
+            raise ValueError(f"{event.type} is no event of a case this version knows")
+        case_id = event.case_id
+        working = touched.get(case_id) or self._load(tx, case_id)
+        domain_event = cls.model_validate(event.data)
+        if working is None:
+            if event.version != 1:
+                raise ValueError(
+                    f"case {case_id} is not in the view, and {event.type} is not its first event"
+                )
+            working = _Working(case=cast(Case, domain_event.mutate(None)), written={})
+        elif domain_event.originator_version <= working.case.version:
+            touched[case_id] = working
+            return  # applied already (a replay after a crash): nothing changes
+        else:
+            working.case = cast(Case, domain_event.mutate(working.case))
+        working.changed = True
         data = event.data
-        updates: dict[str, Any] = {
-            "version": event.version,
-            "last_event": event.type,
-            "last_action": data.get("action"),
-            "last_unit": data["actor"]["unit"],
-            "last_at": utc_text(data["timestamp"]),
+        working.last = {
+            "type": event.type,
+            "action": data.get("action"),
+            "unit": data["actor"]["unit"],
+            "at": utc_text(data["timestamp"]),
         }
-        if event.type in STATE_AFTER:
-            updates["state"] = STATE_AFTER[event.type]
-        # One guarded statement: it changes nothing for a version applied already, and then
-        # the event's own handler is skipped too.
-        assignments = ", ".join(f"{column} = ?" for column in updates)
-        tx.execute(
-            f"UPDATE {self.t('cases')} SET {assignments} WHERE case_id = ? AND version < ?",
-            (*updates.values(), event.case_id, event.version),
-        )
-        if tx.rowcount == 0:
-            return
-        handler = HANDLERS.get(event.type)
-        if handler is not None:
-            handler(self, tx, event)
+        touched[case_id] = working
 
-    def _update_case(self, tx: Tx, case_id: str, updates: dict[str, Any]) -> None:
-        assignments = ", ".join(f"{column} = ?" for column in updates)
+    def _load(self, tx: Tx, case_id: str) -> _Working | None:
+        cached = self._cache.get(case_id)
+        if cached is not None:
+            cached.changed = False
+            return cached
+        row = tx.execute(
+            f"SELECT image FROM {self.t('cases')} WHERE case_id = ?", (case_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        case = restore(CaseImage.model_validate_json(row[0]))
+        return _Working(case=case, written=_records(case))
+
+    def _write(self, tx: Tx, case_id: str, working: _Working) -> None:
+        case = working.case
+        image = orjson.dumps(image_of(case).model_dump(mode="json")).decode()
+        row = (*case_row(case, working.last), image)
+        self._upsert(tx, "cases", (*CASE_COLUMNS, "image"), row)
+        now = _records(case)
+        rows = {
+            "tasks": (TASK_COLUMNS, task_row),
+            "orders": (ORDER_COLUMNS, order_row),
+            "notices": (NOTICE_COLUMNS, notice_row),
+            "disputes": (DISPUTE_COLUMNS, dispute_row),
+        }
+        for table, (columns, row_of) in rows.items():
+            before = working.written.get(table, {})
+            for key, record in now[table].items():
+                if before.get(key) is not record:  # records are frozen: replaced when changed
+                    self._upsert(tx, table, columns, row_of(case_id, record))  # type: ignore[operator]
+        working.written = now
+
+    def _upsert(self, tx: Tx, table: str, columns: tuple[str, ...], row: tuple[Any, ...]) -> None:
+        keys = KEYS[table]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
         tx.execute(
-            f"UPDATE {self.t('cases')} SET {assignments} WHERE case_id = ?",
-            (*updates.values(), case_id),
+            f"INSERT INTO {self.t(table)} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+            row,
         )
 
-    def _listed(self, tx: Tx, event: EventRecord) -> None:
+    def _patrol(self, tx: Tx, event: EventRecord) -> None:
         d = event.data
-        e = d["enterprise"]
-        supplies = {s["utility"]: s["state"] for s in d["supplies"]}
         tx.execute(
-            f"INSERT INTO {self.t('cases')} VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, NULL, 'listed', NULL, 0, ?, ?, ?, 0, 0, ?, 0, ?, NULL, "
-            "?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING",
+            f"INSERT INTO {self.t('patrols')} VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (patrol_id) DO NOTHING",
             (
                 event.case_id,
-                event.version,
-                e["name"],
-                e["uscc"],
-                e["address"],
-                e["town"],
-                e["industry"],
-                int(e["licensed"]),
-                supplies.get("power", "not_connected"),
-                supplies.get("water", "not_connected"),
-                supplies.get("gas", "not_connected"),
-                d.get("found_by_patrol"),
-                utc_text(d["timestamp"]),
-                event.type,
-                d.get("action"),
+                d["town"],
+                d["patrol_date"],
+                d["area"],
+                d["findings"],
+                len(d.get("evidence", ())),
                 d["actor"]["unit"],
                 utc_text(d["timestamp"]),
             ),
         )
 
-    # Handlers for events that change more than the common columns.
 
-    def _classified(self, tx: Tx, event: EventRecord) -> None:
-        self._update_case(
-            tx,
-            event.case_id,
-            {
-                "disposition": event.data["disposition"],
-                "deadline": utc_text(event.data["deadline"]),
-            },
-        )
-
-    def _suspended(self, tx: Tx, event: EventRecord) -> None:
-        tx.execute(
-            f"UPDATE {self.t('cases')} SET state = 'suspended' "
-            "WHERE case_id = ? AND state = 'classified'",
-            (event.case_id,),
-        )
-
-    def _corrected(self, tx: Tx, event: EventRecord) -> None:
-        changes = event.data["changes"]
-        direct = {
-            k: (int(v) if isinstance(v, bool) else v)
-            for k, v in changes.items()
-            if k in ("name", "address", "industry", "licensed")
-        }
-        if direct:
-            self._update_case(tx, event.case_id, direct)
-
-    def _task_assigned(self, tx: Tx, event: EventRecord) -> None:
-        t = event.data["task"]
-        tx.execute(
-            f"INSERT INTO {self.t('tasks')} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL) "
-            "ON CONFLICT (case_id, task_id) DO NOTHING",
-            (
-                event.case_id,
-                t["task_id"],
-                t["unit"],
-                t["duty"],
-                t["completes_on"],
-                t["ref"],
-                utc_text(t["assigned_at"]),
-                utc_text(t["deadline"]),
-            ),
-        )
-
-    def _order_issued(self, tx: Tx, event: EventRecord) -> None:
-        o = event.data["order"]
-        tx.execute(
-            f"INSERT INTO {self.t('orders')} VALUES (?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?) "
-            "ON CONFLICT (order_id) DO NOTHING",
-            (
-                o["order_id"],
-                event.case_id,
-                o["utility"],
-                o["kind"],
-                o["requested_by"],
-                utc_text(o["deadline"]),
-                utc_text(o["issued_at"]),
-                o["document_number"],
-                orjson.dumps(o).decode(),
-            ),
-        )
-
-    def _notice_issued(self, tx: Tx, event: EventRecord) -> None:
-        n = event.data["notice"]
-        tx.execute(
-            f"INSERT INTO {self.t('notices')} VALUES (?, ?, ?, ?, ?, ?, NULL) "
-            "ON CONFLICT (case_id, notice_id) DO NOTHING",
-            (
-                event.case_id,
-                n["notice_id"],
-                n["task_id"],
-                n["unit"],
-                utc_text(n["issued_at"]),
-                utc_text(n["respond_by"]),
-            ),
-        )
-
-    def _notice_answered(self, tx: Tx, event: EventRecord) -> None:
-        tx.execute(
-            f"UPDATE {self.t('notices')} SET answered_at = ? WHERE case_id = ? AND notice_id = ?",
-            (utc_text(event.data["timestamp"]), event.case_id, event.data["notice_id"]),
-        )
-
-    def _dispute_raised(self, tx: Tx, event: EventRecord) -> None:
-        d = event.data["dispute"]
-        tx.execute(
-            f"INSERT INTO {self.t('disputes')} VALUES (?, ?, ?, ?, NULL, ?) "
-            "ON CONFLICT (case_id, dispute_id) DO NOTHING",
-            (
-                event.case_id,
-                d["dispute_id"],
-                d["task_id"],
-                d["raised_by"],
-                utc_text(event.data["timestamp"]),
-            ),
-        )
-
-    def _dispute_arbitrated(self, tx: Tx, event: EventRecord) -> None:
-        tx.execute(
-            f"UPDATE {self.t('disputes')} SET resolved_to = ? WHERE case_id = ? AND dispute_id = ?",
-            (event.data["responsible_unit"], event.case_id, event.data["dispute_id"]),
-        )
-
-    def _reopened(self, tx: Tx, event: EventRecord) -> None:
-        tx.execute(
-            f"UPDATE {self.t('cases')} SET relapses = relapses + ?, struck_off_at = NULL, "
-            "unauthorized_resumption = 0 WHERE case_id = ?",
-            (int(event.data["relapse"]), event.case_id),
-        )
-
-
-Handler = Callable[[StatusProjection, Tx, EventRecord], None]
-
-
-def set_case(column: str, value_of: Callable[[EventRecord], Any]) -> Handler:
-    def apply(p: StatusProjection, tx: Tx, event: EventRecord) -> None:
-        p._update_case(tx, event.case_id, {column: value_of(event)})
-
-    return apply
-
-
-def set_task(column: str, value_of: Callable[[EventRecord], Any]) -> Handler:
-    def apply(p: StatusProjection, tx: Tx, event: EventRecord) -> None:
-        tx.execute(
-            f"UPDATE {p.t('tasks')} SET {column} = ? WHERE case_id = ? AND task_id = ?",
-            (value_of(event), event.case_id, event.data["task_id"]),
-        )
-
-    return apply
-
-
-def order_status(status: str) -> Handler:
-    def apply(p: StatusProjection, tx: Tx, event: EventRecord) -> None:
-        order_id = event.data["order_id"]
-        tx.execute(f"UPDATE {p.t('orders')} SET status = ? WHERE order_id = ?", (status, order_id))
-        if status == "executed":
-            row = tx.execute(
-                f"SELECT utility, kind FROM {p.t('orders')} WHERE order_id = ?", (order_id,)
-            ).fetchone()
-            assert row is not None
-            p._update_case(tx, event.case_id, {f"supply_{row[0]}": SUPPLY_AFTER[row[1]]})
-
-    return apply
-
-
-def at(field: str) -> Callable[[EventRecord], Any]:
-    return lambda event: utc_text(event.data[field])
-
-
-HANDLERS: dict[str, Handler] = {
-    "Classified": StatusProjection._classified,
-    "Reclassified": StatusProjection._classified,
-    "ApprovalLockApplied": set_case("approval_lock", lambda _: 1),
-    "ApprovalLockLifted": set_case("approval_lock", lambda _: 0),
-    "SuspensionOrdered": StatusProjection._suspended,
-    "RecordCorrected": StatusProjection._corrected,
-    "TaskAssigned": StatusProjection._task_assigned,
-    "TaskCompleted": set_task("done_at", at("timestamp")),
-    "TaskCancelled": set_task("cancelled_at", at("timestamp")),
-    "DeadlineExtended": set_task("deadline", at("new_deadline")),
-    "TaskReassigned": set_task("unit", lambda e: e.data["to_unit"]),
-    "UtilityOrderIssued": StatusProjection._order_issued,
-    "UtilityOrderAcknowledged": order_status("acknowledged"),
-    "UtilityOrderExecuted": order_status("executed"),
-    "UtilityOrderRefused": order_status("refused"),
-    "UtilityOrderCancelled": order_status("cancelled"),
-    "SupervisionNoticeIssued": StatusProjection._notice_issued,
-    "SupervisionNoticeAnswered": StatusProjection._notice_answered,
-    "DisputeRaised": StatusProjection._dispute_raised,
-    "DisputeArbitrated": StatusProjection._dispute_arbitrated,
-    "LicenceRevoked": set_case("licence_revoked", lambda _: 1),
-    "UnauthorizedResumptionReported": set_case("unauthorized_resumption", lambda _: 1),
-    "AcceptancePassed": set_case("unauthorized_resumption", lambda _: 0),
-    "CaseReopened": StatusProjection._reopened,
-    "CaseStruckOff": set_case("struck_off_at", at("timestamp")),
-}
+def _records(case: Case) -> dict[str, dict[str, Any]]:
+    return {
+        "tasks": dict(case.tasks),
+        "orders": dict(case.orders),
+        "notices": dict(case.notices),
+        "disputes": dict(case.disputes),
+    }

@@ -63,12 +63,13 @@ def test_accountability_matches_a_hand_computed_scenario(
     pipeline.project(views)
     now = T0 + 36 * DAY  # day 36 (the campaign's last actions are at day 35)
     by_unit = {a.unit: a for a in accountability(views, now)}
-    # The town: 3 suspensions assigned day 0 (2 done day 10; the close case's stop order and
-    # 两断三清 verification open), 2 acceptance requests (1 done day 35, late), its sign-off
-    # on the struck-off case (assigned day 35, done day 35 on time), and the rectify case's
-    # acceptance request still open.
+    # The town: 3 concurrences with economy's classifications (会同, done day 0), 3
+    # suspensions assigned day 0 (2 done day 10; the close case's stop order and 两断三清
+    # verification open), 2 acceptance requests (1 done day 35, late), its sign-off on the
+    # struck-off case (assigned day 35, done day 35 on time), the rectify case's acceptance
+    # request still open, and the 回头看 of the struck-off case (due day 125).
     town = by_unit[TOWN]
-    assert (town.assigned, town.done_on_time, town.done_late, town.open) == (7, 3, 1, 3)
+    assert (town.assigned, town.done_on_time, town.done_late, town.open) == (11, 6, 1, 4)
     assert town.overdue_now == 3
     assert town.overdue_seconds_max == int(6 * DAY.total_seconds())  # deadline day 30
     # Planning signed the struck-off case on day 35, 5 days late; 35 days to act.
