@@ -12,7 +12,16 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors, middleware
 from api.bootstrap import Services, bootstrap
-from api.routers import audit, commands, enterprises, health, meta, supervision, utilities
+from api.routers import (
+    audit,
+    commands,
+    enterprises,
+    health,
+    meta,
+    patrols,
+    supervision,
+    utilities,
+)
 
 DESCRIPTION = """
 Every action of the units taking part in Jiangjin's 散乱污 campaign, recorded as an
@@ -55,7 +64,7 @@ def create_app(services: Services | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    for module in (health, meta, commands, enterprises, supervision, audit, utilities):
+    for module in (health, meta, commands, enterprises, patrols, supervision, audit, utilities):
         app.include_router(module.router)
     if services is not None:
         app.state.services = services  # usable without a lifespan (tests, schemathesis)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from api.guard import FailedAuthentication
@@ -110,6 +111,11 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now) -> Se
     units = (
         UnitsRegistry.from_file(settings.units_file) if settings.units_file else default_registry()
     )
-    app = Liandong(env=settings.event_store_env(), units=units, clock=clock)
+    app = Liandong(
+        env=settings.event_store_env(),
+        units=units,
+        clock=clock,
+        follow_up_check=timedelta(days=settings.follow_up_check_days),
+    )
     app.record_registry()  # the registry this process enforces, on the audit trail
     return Services(settings=settings, app=app)

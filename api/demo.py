@@ -84,6 +84,7 @@ def load_demo(app: Liandong) -> int:
             document_number="江津经信〔2021〕12号",
         ),
     )
+    app.handle(Actor(unit=town), c.ConcurClassification(case_id=rectify, agree=True))
     app.handle(
         Actor(unit=town), c.OrderSuspension(case_id=rectify, document_number="德感〔2021〕3号")
     )
@@ -107,6 +108,7 @@ def load_demo(app: Liandong) -> int:
             document_number="江津经信〔2021〕13号",
         ),
     )
+    app.handle(Actor(unit="town:shuangfu"), c.ConcurClassification(case_id=close, agree=True))
     app.handle(
         Actor(unit="market"),
         c.RevokeLicence(
@@ -138,6 +140,21 @@ def load_demo(app: Liandong) -> int:
         Actor(unit="town:luohuang"),
         c.Classify(
             case_id=relocate, disposition="relocate", reason="应进未进园区", deadline=deadline
+        ),
+    )
+    app.handle(economy, c.ConcurClassification(case_id=relocate, agree=True))
+    app.handle(
+        economy,
+        c.SetRelocationDestination(
+            case_id=relocate, park="platform:luohuang-park", address="珞璜工业园区标准厂房B栋"
+        ),
+    )
+
+    # 5. A 四山 control area the district office keeps.
+    app.handle(
+        Actor(unit="district-office"),
+        c.DefineControlArea(
+            name="四面山管制区", town="town:simianshan", places=("飞龙村", "洪洞村")
         ),
     )
     return app.event_count() - before

@@ -14,10 +14,87 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import DomainError
+from domain.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    DuplicateListing,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://liandong.jiangjin.gov.cn/problems/"
+
+
+# What each kind of domain refusal means in HTTP.
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    PermissionDenied: 403,
+    NotFound: 404,
+    DuplicateListing: 409,
+    RuleViolation: 409,
+    ConcurrencyConflict: 409,
+}
+
+
+def status_of(error: DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return 422
+
+
+# Pydantic's messages, for the error kinds a form meets, in Chinese (the field is named
+# beside them); the English message stays in `details`.
+MESSAGE_ZH: dict[str, str] = {
+    "missing": "必填",
+    "extra_forbidden": "不是可接受的字段",
+    "string_type": "须为文本",
+    "string_too_short": "内容过短或为空",
+    "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式不符",
+    "int_type": "须为整数",
+    "int_parsing": "须为整数",
+    "float_type": "须为数字",
+    "float_parsing": "须为数字",
+    "finite_number": "须为有限数字",
+    "bool_type": "须为 true 或 false",
+    "bool_parsing": "须为 true 或 false",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "enum": "不是可选值之一",
+    "literal_error": "不是可选值之一",
+    "uuid_type": "须为 UUID",
+    "uuid_parsing": "须为 UUID",
+    "datetime_type": "须为日期时间",
+    "datetime_parsing": "须为日期时间（ISO 8601）",
+    "datetime_from_date_parsing": "须为日期时间（ISO 8601）",
+    "timezone_aware": "须带时区",
+    "date_type": "须为日期",
+    "date_parsing": "须为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "须为日期（YYYY-MM-DD）",
+    "list_type": "须为列表",
+    "tuple_type": "须为列表",
+    "too_short": "项目过少",
+    "too_long": "项目过多",
+    "dict_type": "须为对象",
+    "model_type": "须为对象",
+    "model_attributes_type": "须为对象",
+    "json_invalid": "不是合法的 JSON",
+    "value_error": "不合规",
+}
+
+
+def message_zh(error: dict[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    text = MESSAGE_ZH.get(kind)
+    if text is None:
+        return f"不合规（{error.get('msg', kind)}）"
+    if kind == "value_error":  # our own rules: keep what they say, it names the rule
+        return f"不合规：{str(error.get('msg', '')).removeprefix('Value error, ')}"
+    return text
 
 
 class Problem(BaseModel):
@@ -94,7 +171,7 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         return problem(
             request,
-            exc.status,
+            status_of(exc),
             exc.code,
             exc.message_zh if wants_chinese(request) else exc.message,
             rule=exc.rule,
@@ -126,7 +203,9 @@ def install(app: FastAPI) -> None:
         message = str(first.get("msg", "invalid"))
         detail = f"{field}: {message}" if field else message
         if wants_chinese(request):
-            detail = "请求体不是合法的 JSON" if malformed else f"字段 {field} 不合规：{message}"
+            detail = (
+                "请求体不是合法的 JSON" if malformed else f"字段 {field}：{message_zh(dict(first))}"
+            )
         return problem(
             request,
             422,
@@ -150,11 +229,16 @@ def install(app: FastAPI) -> None:
     async def invalid_command(request: Request, exc: ValidationError) -> JSONResponse:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or None
+        detail = (
+            f"字段 {field}：{message_zh(dict(first))}"
+            if wants_chinese(request)
+            else f"{field}: {first['msg']}"
+        )
         return problem(
             request,
             422,
             "invalid_input",
-            f"{field}: {first['msg']}",
+            detail,
             field=field,
             rule=f"schema: {first['type']}",
         )

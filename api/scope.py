@@ -1,7 +1,8 @@
 """Who may read what (DOMAIN.md 12; docs/security.md): one rule, used by every GET route.
 
 - Departments and the district office read everything.
-- A town or platform reads only the cases in its territory. A case outside it answers
+- A town or platform reads only the cases in its territory (a park platform also those
+  relocating into it). A case outside it answers
   exactly as a case that does not exist (404 with the same problem), so nobody can probe
   which ids exist elsewhere.
 - A utility reads only what its own orders need: the cases it holds an order for, and of
@@ -19,6 +20,7 @@ from uuid import UUID
 from fastapi import Depends
 
 from api.deps import ActorDep, ServicesDep
+from api.errors import ApiError
 from domain.application import no_such_case
 
 Reach = Literal["all", "territory", "own_orders"]
@@ -38,10 +40,24 @@ class ReadScope:
     def utility(self) -> str | None:
         return self.unit if self.reach == "own_orders" else None
 
-    def require_town(self, case_id: UUID | str, town: str) -> None:
-        """Raises the not-found of a missing case when the reader may not see this one."""
-        if self.reach == "territory" and town != self.unit:
+    def require_town(self, case_id: UUID | str, town: str, park: str | None = None) -> None:
+        """Raises the not-found of a missing case when the reader may not see this one. A
+        park platform also sees the enterprises relocating into it (`park`)."""
+        if self.reach == "territory" and self.unit not in (town, park):
             raise no_such_case(UUID(str(case_id)))
+
+    def require_not_utility(self) -> None:
+        """Reads that are the departments' and towns' business (approvals, patrols, 四山):
+        a utility gets 403."""
+        if self.reach == "own_orders":
+            raise ApiError(
+                403,
+                "permission_denied",
+                "utilities read only their own orders",
+                "供水、供电、供气单位只能查看本单位的指令",
+                field="unit",
+                rule="DOMAIN.md 12: a utility reads only its own orders",
+            )
 
     def require_full_reader(self, case_id: UUID | str) -> None:
         """Utilities see no more of a case than their orders need (no timeline, no time

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.linkage import FOLLOW_UP_CHECK_DAYS
 from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
 from gateways.signing import PublicKey, SigningKey, development_key
 from projections.feed import DEFAULT_BACKLOG
@@ -88,6 +89,12 @@ class Settings(BaseSettings):
     expected_workers: list[str] = Field(
         default_factory=lambda: ["relay", "receipts", "projection:status", "projection:audit"],
         description="workers /health expects to be running (each reports a heartbeat)",
+    )
+    follow_up_check_days: int = Field(
+        default=FOLLOW_UP_CHECK_DAYS,
+        ge=1,
+        le=3650,
+        description="days after 销号 by which the town re-checks the enterprise (回头看 task)",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="request size limit")
     request_read_timeout_seconds: float = Field(

@@ -257,7 +257,7 @@ class EventRelay:
         self, producer: KafkaProducer, notification: Notification, previous: int
     ) -> list[Any]:
         """Sends one event (and its utility order); returns the sends' futures."""
-        state: dict[str, Any] = orjson.loads(notification.state)
+        state = self.app.decode_state(notification.state)
         state = {
             "originator_id": str(notification.originator_id),
             "originator_version": notification.originator_version,

@@ -1,12 +1,12 @@
 """POST endpoints, one per command of the domain (generated from domain/commands.py, so
-the API cannot drift from the command API). Each takes `Idempotency-Key` and, with
-`?wait=true`, returns only once the status view shows the command (read-your-writes).
+the API cannot drift from the command API; each command's URL is its written-out `slug`,
+and tests/api/test_routes.py pins the list). Each takes `Idempotency-Key` and, with
+`?wait=true`, returns only once the view that shows the command has it (read-your-writes).
 
 No `from __future__ import annotations` here: the generated endpoints' annotations
 must be real classes for FastAPI to read them.
 """
 
-import re
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,7 +20,7 @@ from domain import commands as c
 from domain.application import RequestKey
 from domain.errors import ConcurrencyConflict
 from domain.values import Actor
-from projections.queries import wait_for_case
+from projections.queries import wait_for_case, wait_for_patrol
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
@@ -46,10 +46,6 @@ class CommandResponse(BaseModel):
     )
 
 
-def kebab(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-
-
 def body_of(command: type[c.Command], skip: set[str]) -> type[BaseModel]:
     fields: dict[str, Any] = {
         name: (f.annotation, f) for name, f in command.model_fields.items() if name not in skip
@@ -73,6 +69,9 @@ def execute(
     wait: bool,
     status: int = 200,
 ) -> CommandResponse | Any:
+    """Carries out one command. With `wait`, waits for the view that shows what it acted
+    on: a case's status, a patrol's row; what is read from the event store itself (the
+    四山 control areas) is visible at once."""
     fingerprint = services.idempotency.fingerprint(
         request.method, request.url.path, command.model_dump_json().encode()
     )
@@ -107,11 +106,19 @@ def execute(
         created=result.created,
     )
     if wait:
-        body.visible = wait_for_case(services.db, str(result.aggregate_id), result.version)
+        body.visible = visible(services, command, result.aggregate_id, result.version)
     response.status_code = status
     if key:
         services.idempotency.finish(actor.unit, key, status, body.model_dump(mode="json"))
     return body
+
+
+def visible(services: Any, command: c.Command, aggregate_id: UUID, version: int) -> bool:
+    if isinstance(command, c.RecordPatrol):
+        return wait_for_patrol(services.db, str(aggregate_id))
+    if isinstance(command, (c.DefineControlArea, c.RemoveControlArea, c.RefuseRegistration)):
+        return True  # read from the event store, which has it already
+    return wait_for_case(services.db, str(aggregate_id), version)
 
 
 def replay(response: Response, stored: Stored) -> Any:
@@ -170,7 +177,7 @@ def _case_endpoint(command: type[c.CaseCommand]) -> None:
         command,
         endpoint,
         body_of(command, {"case_id"}),
-        f"/cases/{{case_id}}/{kebab(command.__name__)}",
+        f"/cases/{{case_id}}/{command.slug}",
         tags=["commands"],
         description=f"Action `{command.action.value}`. Refused with 403 unless the unit "
         "may post it (DOMAIN.md section 3), in its own territory for towns.",
@@ -178,7 +185,7 @@ def _case_endpoint(command: type[c.CaseCommand]) -> None:
 
 
 def _order_endpoint(command: type[c.OrderCommand]) -> None:
-    verb = kebab(command.__name__).split("-")[0]
+    verb = command.slug
 
     def endpoint(
         case_id: UUID,
@@ -222,6 +229,9 @@ def _creating_endpoint(command: type[c.Command], path: str, tag: str) -> None:
 
 _creating_endpoint(c.ListEnterprise, "/cases", "commands")
 _creating_endpoint(c.RecordPatrol, "/patrols", "commands")
+_creating_endpoint(c.DefineControlArea, "/control-areas", "四山 control areas")
+_creating_endpoint(c.RemoveControlArea, "/control-areas/removals", "四山 control areas")
+_creating_endpoint(c.RefuseRegistration, "/registration-refusals", "四山 control areas")
 for _command in c.CASE_COMMANDS:
     _case_endpoint(_command)
 for _order_command in c.ORDER_COMMANDS:

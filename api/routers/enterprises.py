@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
-from api.scope import ScopeDep
+from api.scope import ReadScope, ScopeDep
 from domain.application import no_such_case
 from domain.case import Case
 from domain.uscc import uscc_problem
@@ -31,6 +31,7 @@ State = Literal[
     "closure_verified",
     "struck_off",
     "reopened",
+    "withdrawn",
 ]
 
 
@@ -123,7 +124,7 @@ def get_enterprise(
         scope.require_full_reader(case_id)
         # Who may see it is decided on the case as it is (a town never changes), before
         # travelling: a missing case and a hidden one then answer alike.
-        scope.require_town(case_id, services.app.get_case(case_id).town)
+        require_visible(scope, services.app.get_case(case_id))
         return snapshot(services.app.case_as_of(case_id, as_of))
     view = enterprise(services.db, str(case_id), now_utc())
     if view is None:
@@ -131,7 +132,7 @@ def get_enterprise(
         current = snapshot(services.app.get_case(case_id))
     else:
         current = {**view, "source": "view"}
-    scope.require_town(case_id, current["town"])
+    scope.require_town(case_id, current["town"], current.get("destination_park"))
     return scope.minimal_for_utility(current) if scope.utility else current
 
 
@@ -142,7 +143,7 @@ def get_enterprise(
 )
 def timeline(case_id: UUID, scope: ScopeDep, services: ServicesDep) -> list[TimelineEntry]:
     scope.require_full_reader(case_id)
-    scope.require_town(case_id, services.app.get_case(case_id).town)
+    require_visible(scope, services.app.get_case(case_id))
     history = services.app.history(case_id)
     return [
         TimelineEntry(
@@ -171,25 +172,27 @@ def approval_lock(
     services: ServicesDep,
     uscc: Annotated[str | None, Query(min_length=18, max_length=18)] = None,
     case_id: UUID | None = None,
+    town: Annotated[
+        str | None, Query(max_length=64, description="a new applicant's town (with address)")
+    ] = None,
+    address: Annotated[
+        str | None, Query(min_length=1, max_length=300, description="a new applicant's address")
+    ] = None,
 ) -> ApprovalLock:
-    if case_id is None and uscc is None:
+    """Answers for an enterprise on the ledger (by USCC or case), and for a new applicant
+    not on it: inside a 四山 control area the district office keeps, it is not approved."""
+    if case_id is None and uscc is None and (town is None or address is None):
         raise ApiError(
             422,
             "invalid_input",
-            "give uscc or case_id",
-            "请提供 uscc 或 case_id",
+            "give uscc or case_id, or a new applicant's town and address",
+            "请提供 uscc 或 case_id，或新申请人的镇街和地址",
             field="uscc",
-            rule="one of uscc, case_id",
+            rule="one of uscc, case_id, town and address",
         )
-    if scope.utility is not None:  # approvals are the departments' and towns' business
-        raise ApiError(
-            403,
-            "permission_denied",
-            "utilities read only their own orders",
-            "供水、供电、供气单位只能查看本单位的指令",
-            field="unit",
-            rule="DOMAIN.md 12: a utility reads only its own orders",
-        )
+    scope.require_not_utility()  # approvals are the departments' and towns' business
+    if case_id is None and uscc is None:
+        return applicant_lock(services, town or "", address or "")
     if case_id is None:
         assert uscc is not None
         problem = uscc_problem(uscc)
@@ -204,6 +207,8 @@ def approval_lock(
             )
         case_id = services.app.case_for_uscc(uscc)
         if case_id is None:
+            if town is not None and address is not None:
+                return applicant_lock(services, town, address)
             return ApprovalLock(
                 case_id=None, locked=False, may_approve=True, reason="not on the 散乱污 ledger"
             )
@@ -228,6 +233,31 @@ def approval_lock(
     )
 
 
+def require_visible(scope: ReadScope, case: Case) -> None:
+    park = case.destination.park if case.destination else None
+    scope.require_town(case.id, case.town, park)
+
+
+def applicant_lock(services: Any, town: str, address: str) -> ApprovalLock:
+    """七: a new applicant inside a 四山 control area is not approved or registered."""
+    areas = services.app.control_areas()
+    area = areas.area_for(town, address) if areas else None
+    if area is None:
+        return ApprovalLock(
+            case_id=None,
+            locked=False,
+            may_approve=True,
+            reason="not on the 散乱污 ledger, and in no 四山 control area",
+        )
+    return ApprovalLock(
+        case_id=None,
+        locked=True,
+        may_approve=False,
+        reason=f"inside the 四山 control area {area.area_id} ({area.name}): new production "
+        "enterprises are not approved or registered",
+    )
+
+
 def snapshot(case: Case) -> dict[str, Any]:
     """A case's full state from the event store (time travel and fresh reads): the status
     view's fields, and more."""
@@ -248,16 +278,30 @@ def snapshot(case: Case) -> dict[str, Any]:
         "disposition": case.disposition,
         "state": case.state,
         "deadline": case.deadline,
+        "classified_by": case.classified_by,
+        "concurred_by": case.concurred_by,
         "approval_lock": case.approval_lock,
         "licence_revoked": case.licence_revoked,
+        "revocation_requested": case.revocation_requested,
+        "suspension_ordered": case.suspension_ordered,
+        "refused_to_stop": case.refused_to_stop,
         "unauthorized_resumption": case.unauthorized_resumption,
+        "acceptance_failed": case.acceptance_failed,
+        "destination_park": case.destination.park if case.destination else None,
+        "destination": case.destination.model_dump(mode="json") if case.destination else None,
+        "park_entry_confirmed": case.park_entry_confirmed,
+        "found_by_patrol": str(case.found_by_patrol) if case.found_by_patrol else None,
         "relapses": case.relapses,
+        "listed_at": case.created_on,
+        "struck_off_at": case.struck_off_at,
         **{f"supply_{u.value}": s.state.value for u, s in case.supplies.items()},
         "supplies": {u.value: s.model_dump(mode="json") for u, s in case.supplies.items()},
         "open_tasks": [t.model_dump(mode="json") for t in case.open_tasks()],
         "problems": [p.model_dump(mode="json") for p in case.problems.values()],
         "tasks": [t.model_dump(mode="json") for t in case.tasks.values()],
         "orders": [o.model_dump(mode="json") for o in case.orders.values()],
+        "incidents": [i.model_dump(mode="json") for i in case.incidents.values()],
+        "served_notices": [n.model_dump(mode="json") for n in case.served.values()],
         "acceptance": case.acceptance.model_dump(mode="json") if case.acceptance else None,
         "strike_off_blockers": case.strike_off_blockers(),
     }

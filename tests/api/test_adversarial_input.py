@@ -154,6 +154,10 @@ def post_checked(api: Api, unit: str, path: str, body: Any) -> None:
         return
     case_id = response.json()["aggregate_id"]
     if path.startswith("/patrols"):
+        assert api.get("district-office", "/patrols").status_code == 200
+        return
+    if path.startswith(("/control-areas", "/registration-refusals")):
+        assert api.get("district-office", "/control-areas").status_code == 200
         return
     assert api.get("district-office", f"/enterprises/{case_id}/timeline").status_code == 200
     now = datetime.now(tz=UTC).isoformat()
@@ -198,6 +202,10 @@ QUERIES: list[tuple[str, str]] = [
     ("/audit", "after_seq"),
     ("/accountability", "at"),
     ("/approval-lock", "uscc"),
+    ("/approval-lock", "address"),
+    ("/patrols", "town"),
+    ("/patrols", "since"),
+    ("/patrols", "cursor"),
     ("/enterprises/00000000-0000-0000-0000-000000000000", "as_of"),
 ]
 

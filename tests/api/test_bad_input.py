@@ -76,6 +76,26 @@ def test_errors_speak_chinese_when_asked(counted: Api) -> None:
     assert "无权" in problem["detail"]
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({"name": "德感某厂", "town": TOWN}, "address", "必填"),
+        (listing(licensed="yes please"), "licensed", "须为 true 或 false"),
+        (listing(name=""), "name", "内容过短或为空"),
+        (listing(connections=[{"utility": "steam"}]), "connections.0.utility", "不是可选值之一"),
+        (listing(colour="red"), "colour", "不是可接受的字段"),
+    ],
+)
+def test_field_errors_are_translated_not_left_in_english(
+    counted: Api, body: dict[str, Any], field: str, says: str
+) -> None:
+    api = counted
+    response = api.post(TOWN, "/cases", body, **{"Accept-Language": "zh-CN"})
+    problem = refused(api, response, 422, "invalid_input", field)
+    assert problem["detail"] == f"字段 {field}：{says}"
+    assert not any(word in problem["detail"] for word in ("Field", "required", "Input"))
+
+
 def test_no_key_an_unknown_key_and_a_revoked_key_get_401(api: Api) -> None:
     issued = api.services.keys.issue(TOWN, "to revoke")
     assert api.services.keys.revoke(issued.key_id)

@@ -70,6 +70,8 @@ def classify(api: Api, case_id: str, disposition: str) -> None:
             },
         )
     )
+    # 会同属地镇街: the town concurs.
+    ok(api.post(TOWN, f"/cases/{case_id}/concur-classification", {"agree": True}))
 
 
 def order_no(api: Api, case_id: str, utility: str, kind: str = "cut") -> str:
@@ -173,7 +175,9 @@ def test_close_from_listing_to_strike_off_over_http(system: Api) -> None:
         "cut",
     )
     timeline = ok_list(api.get("district-office", f"/enterprises/{case_id}/timeline"))
-    assert [e["event"] for e in timeline][-1] == "CaseStruckOff"
+    assert [e["event"] for e in timeline][-2:] == ["CaseStruckOff", "TaskAssigned"]
+    follow_up = view(api, case_id)["open_tasks"]
+    assert [(t["unit"], t["completes_on"]) for t in follow_up] == [(TOWN, "record_follow_up")]
 
 
 def test_rectify_with_failed_acceptance_and_restoration_over_http(system: Api) -> None:
@@ -231,6 +235,17 @@ def test_relocate_from_listing_to_strike_off_over_http(system: Api) -> None:
     classify(api, case_id, "relocate")
     ok(api.post(TOWN, f"/cases/{case_id}/order-suspension", {"document_number": "迁1"}))
     ok(api.post(TOWN, f"/cases/{case_id}/verify-old-site", {"evidence": evidence("old")}))
+    park = "platform:degan-park"
+    ok(
+        api.post(
+            "economy",
+            f"/cases/{case_id}/set-relocation-destination",
+            {"park": park, "address": "德感工业园区7号厂房"},
+        )
+    )
+    # The park platform sees the enterprise coming, and admits it.
+    assert api.get(park, f"/enterprises/{case_id}").status_code == 200
+    ok(api.post(park, f"/cases/{case_id}/confirm-park-entry", {"evidence": evidence("lease")}))
     for permit, number in (("eia", "环准3号"), ("discharge_permit", "排污4号")):
         ok(
             api.post(
@@ -268,3 +283,24 @@ def ok_list(response: Any) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     body: list[dict[str, Any]] = response.json()
     return body
+
+
+def test_a_patrol_waits_on_the_patrols_view_and_each_town_reads_its_own(system: Api) -> None:
+    api = system
+    body = {
+        "town": TOWN,
+        "patrol_date": "2021-11-02",
+        "area": "德感工业园周边",
+        "findings": "无新增",
+    }
+    recorded = api.client.post(
+        "/patrols", params={"wait": "true"}, json=body, headers=api.headers(TOWN)
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["visible"] is True
+    patrol_id = recorded.json()["aggregate_id"]
+    own = ok(api.get(TOWN, "/patrols"))
+    assert [p["patrol_id"] for p in own["items"]] == [patrol_id]
+    assert ok(api.get("town:baisha", "/patrols"))["items"] == []
+    assert ok(api.get("district-office", "/patrols", town=TOWN))["items"][0]["area"] == body["area"]
+    assert api.get("power", "/patrols").status_code == 403

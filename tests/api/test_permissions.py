@@ -1,6 +1,10 @@
 """Every (unit, action) pair over HTTP: the permitted ones succeed; every other gets 403
 and records nothing (DOMAIN.md section 3, rule 1).
 
+The expected answer is the table below, written out by hand from DOMAIN.md section 3
+and the plan's section 四, not read from `units.json` (which the application enforces):
+a change to that file that gives a unit an action the plan does not give it fails here.
+
 For each action a preparer puts a fresh case into the state that action needs, in the
 acting unit's own territory when the unit is a town, and returns the request.
 """
@@ -20,14 +24,113 @@ from domain import commands as c
 from domain.actions import Action
 from domain.application import CommandResult, Liandong
 from domain.consumption import Reading
-from domain.linkage import PROBLEM_LEAD
+from domain.linkage import PERMIT_ISSUER, PROBLEM_LEAD
 from domain.units import default_registry
+from domain.uscc import with_check_character
 from domain.values import Actor, Evidence, IncidentKind, ProblemKind, Utility
 from tests.api.conftest import Api
 
+A = Action
+# Posted by every unit that can be given a task (section 3's last rows, and rule 9).
+ANY_TASKED = {A.ANSWER_SUPERVISION_NOTICE, A.RAISE_DISPUTE, A.CORRECT_RECORD}
+TOWN_ACTIONS = {  # 十五, and classification 会同 with economy (三)
+    A.LIST_ENTERPRISE, A.RECORD_PATROL, A.CLASSIFY, A.CONCUR_CLASSIFICATION,
+    A.RECORD_PROBLEM, A.ORDER_SUSPENSION, A.REPORT_REFUSAL_TO_STOP, A.VERIFY_OLD_SITE,
+    A.SET_RELOCATION_DESTINATION, A.REQUEST_ACCEPTANCE, A.SIGN_ACCEPTANCE, A.VERIFY_CLOSURE,
+    A.REPORT_UNAUTHORIZED_RESUMPTION, A.LAUNCH_JOINT_ENFORCEMENT, A.VERIFY_CONSUMPTION_FLAG,
+    A.REQUEST_GAS_ORDER, A.CANCEL_UTILITY_ORDER, A.STRIKE_OFF, A.RECORD_FOLLOW_UP,
+    A.SERVE_ENTERPRISE_NOTICE, A.RECORD_OBJECTION, A.DECIDE_OBJECTION, A.WITHDRAW_LISTING,
+    A.ADD_USCC, A.REFER_TO_POLICE, A.REPORT_HAZARD_REMOVED, *ANY_TASKED,
+}  # fmt: skip
+EXPECTED: dict[str, set[Action]] = {
+    # 一: coordinate and supervise
+    "district-office": {
+        A.ISSUE_SUPERVISION_NOTICE, A.EXTEND_DEADLINE, A.ARBITRATE_DISPUTE, A.REOPEN_CASE,
+        A.RECORD_FOLLOW_UP, A.CANCEL_UTILITY_ORDER, A.CANCEL_TASK, A.CORRECT_RECORD,
+        A.REQUEST_LICENCE_REVOCATION, A.MAINTAIN_CONTROL_AREAS, A.WITHDRAW_LISTING,
+    },
+    # 二
+    "cyberspace": {A.RECORD_PUBLIC_OPINION, A.CLOSE_PUBLIC_OPINION, *ANY_TASKED},
+    # 三
+    "economy": {
+        A.CLASSIFY, A.CONCUR_CLASSIFICATION, A.DENY_APPROVAL, A.REQUEST_POWER_ORDER,
+        A.RECORD_PROBLEM, A.SIGN_ACCEPTANCE, A.CANCEL_UTILITY_ORDER, A.GRANT_PERMIT,
+        A.SET_RELOCATION_DESTINATION, A.DECIDE_OBJECTION, A.SUPPORT_JOINT_ENFORCEMENT,
+        *ANY_TASKED,
+    },
+    # 四, and 十二: ecology refers environmental crime to the police
+    "ecology": {
+        A.RECORD_PROBLEM, A.DENY_APPROVAL, A.GRANT_PERMIT, A.SIGN_ACCEPTANCE,
+        A.SUPPORT_JOINT_ENFORCEMENT, A.REFER_TO_POLICE, *ANY_TASKED,
+    },
+    # 五
+    "housing": {
+        A.RECORD_PROBLEM, A.DENY_APPROVAL, A.REQUEST_WATER_ORDER, A.SIGN_ACCEPTANCE,
+        A.CANCEL_UTILITY_ORDER, A.RECORD_ASSISTANCE, A.RECORD_SEWER_WORK, A.GRANT_PERMIT,
+        A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    # 六
+    "forestry": {
+        A.RECORD_PROBLEM, A.DENY_APPROVAL, A.SIGN_ACCEPTANCE, A.GRANT_PERMIT,
+        A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    # 七
+    "market": {
+        A.RECORD_PROBLEM, A.DENY_APPROVAL, A.REVOKE_LICENCE, A.SIGN_ACCEPTANCE,
+        A.GRANT_PERMIT, A.REFUSE_REGISTRATION, A.ADD_USCC, A.SUPPORT_JOINT_ENFORCEMENT,
+        *ANY_TASKED,
+    },
+    # 八
+    "planning": {
+        A.RECORD_PROBLEM, A.DENY_APPROVAL, A.SIGN_ACCEPTANCE, A.GRANT_PERMIT,
+        A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    # 九
+    "emergency": {
+        A.RECORD_PROBLEM, A.ORDER_HAZARD_REMOVAL, A.CLOSE_HAZARD_REMOVAL,
+        A.REPORT_HAZARD_REMOVED, A.SIGN_ACCEPTANCE, A.GRANT_PERMIT,
+        A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    # 十
+    "transport": {
+        A.RECORD_PROBLEM, A.IMPOSE_VEHICLE_RESTRICTION, A.LIFT_VEHICLE_RESTRICTION,
+        A.SIGN_ACCEPTANCE, A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    # 十一
+    "petitions": {A.RECORD_PETITION, A.CLOSE_PETITION, *ANY_TASKED},
+    # 十二
+    "police": {
+        A.RECORD_OBSTRUCTION, A.OPEN_CRIMINAL_INVESTIGATION, A.CLOSE_CRIMINAL_INVESTIGATION,
+        A.CLOSE_REFERRAL, A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    # 十三
+    "fire": {
+        A.RECORD_PROBLEM, A.SIGN_ACCEPTANCE, A.GRANT_PERMIT, A.REPORT_HAZARD_REMOVED,
+        A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    # 十四: power and gas also 积极配合属地镇街依法采取相关强制措施
+    "power": {
+        A.ACKNOWLEDGE_ORDER, A.EXECUTE_ORDER, A.REFUSE_ORDER, A.REPORT_CONSUMPTION,
+        A.REPORT_RECONNECTION, A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    "gas": {
+        A.ACKNOWLEDGE_ORDER, A.EXECUTE_ORDER, A.REFUSE_ORDER, A.REPORT_RECONNECTION,
+        A.SUPPORT_JOINT_ENFORCEMENT, *ANY_TASKED,
+    },
+    # 五: the water supplier carries out water orders
+    "water": {
+        A.ACKNOWLEDGE_ORDER, A.EXECUTE_ORDER, A.REFUSE_ORDER, A.REPORT_RECONNECTION,
+        *ANY_TASKED,
+    },
+    # 十五: towns and subdistricts; park platforms also admit relocating enterprises
+    "town:degan": TOWN_ACTIONS,
+    "town:jijiang": TOWN_ACTIONS,
+    "platform:degan-park": {*TOWN_ACTIONS, A.CONFIRM_PARK_ENTRY},
+}  # fmt: skip
 REGISTRY = default_registry()
-UNITS = [u.id for u in REGISTRY.all()]
+UNITS = list(EXPECTED)  # one unit per role, and towns of both kinds
 HOME = "town:degan"
+PARK = "platform:baisha-park"
 PROOF = [{"sha256": hashlib.sha256(b"proof").hexdigest(), "locator": "s3://e/proof.jpg"}]
 Request = tuple[str, dict[str, Any]]
 _serial = itertools.count(1)
@@ -67,10 +170,12 @@ class Prep:
             ),
         ).aggregate_id
 
-    def classified(self, disposition: str, **kwargs: Any) -> UUID:
+    def classified(
+        self, disposition: str, *, by: str = "economy", concur: bool = True, **kwargs: Any
+    ) -> UUID:
         case_id = self.case(**kwargs)
         self.do(
-            "economy",
+            by,
             c.Classify(
                 case_id=case_id,
                 disposition=disposition,
@@ -78,6 +183,9 @@ class Prep:
                 deadline=self.now() + timedelta(days=30),
             ),
         )
+        if concur:
+            other = self.town if by == "economy" else "economy"
+            self.do(other, c.ConcurClassification(case_id=case_id, agree=True))
         return case_id
 
     def suspended(self, disposition: str = "rectify", **kwargs: Any) -> UUID:
@@ -134,23 +242,24 @@ class Prep:
         return case_id
 
     def task_for(self, unit: str) -> tuple[UUID, str]:
-        """A case with an open task of `unit` (reassigned to it by arbitration if needed)."""
-        case_id = self.classified("close", connections=(Utility.POWER,))
+        """A case with an open task of `unit`, the way the unit would get one."""
+        if unit in ("power", "water", "gas"):
+            case_id, _ = self.order(Utility(unit))
+        elif unit in ("cyberspace", "petitions", "police"):
+            kind = {
+                "cyberspace": IncidentKind.PUBLIC_OPINION,
+                "petitions": IncidentKind.PETITION,
+                "police": IncidentKind.CRIMINAL_INVESTIGATION,
+            }[unit]
+            case_id = self.case()
+            self.do(unit, c.RecordIncident(case_id=case_id, kind=kind, summary="s"))
+        elif REGISTRY.get(unit).is_territorial:
+            case_id = self.classified("rectify")
+        else:
+            led = [k for k, lead in PROBLEM_LEAD.items() if lead == unit]
+            case_id = self.classified("rectify", problems=(led[0],))
         case = self.app.get_case(case_id)
-        task = next(t for t in case.open_tasks() if t.unit == "economy")
-        if unit != "economy":
-            dispute = self.do(
-                "economy", c.RaiseDispute(case_id=case_id, task_id=task.task_id, reason="not ours")
-            )
-            self.do(
-                "district-office",
-                c.ArbitrateDispute(
-                    case_id=case_id,
-                    dispute_id=dispute.created["id"],
-                    responsible_unit=unit,
-                    reason="ruled",
-                ),
-            )
+        task = next(t for t in case.open_tasks() if t.unit == unit)
         return case_id, task.task_id
 
 
@@ -276,11 +385,135 @@ def sign(p: Prep) -> Request:
 
 
 def dispute_to_arbitrate(p: Prep) -> Request:
-    case_id, task_id = p.task_for("economy")
+    case_id, task_id = p.task_for("economy")  # a sign-off, which planning may also give
     dispute = p.do("economy", c.RaiseDispute(case_id=case_id, task_id=task_id, reason="x"))
     return (
         f"/cases/{case_id}/arbitrate-dispute",
-        {"dispute_id": dispute.created["id"], "responsible_unit": "housing", "reason": "r"},
+        {"dispute_id": dispute.created["id"], "responsible_unit": "planning", "reason": "r"},
+    )
+
+
+def concur(p: Prep) -> Request:
+    classifier = p.town if p.unit == "economy" else "economy"
+    case_id = p.classified("rectify", by=classifier, concur=False)
+    return f"/cases/{case_id}/concur-classification", {"agree": True}
+
+
+def grant_permit(p: Prep) -> Request:
+    permit = next((k for k, unit in PERMIT_ISSUER.items() if unit == p.unit), None)
+    return (
+        f"/cases/{p.suspended()}/grant-permit",
+        {"permit": (permit.value if permit else "eia"), "document_number": "e"},
+    )
+
+
+def park_entry(p: Prep) -> Request:
+    """The destination park confirms; the enterprise comes from another town."""
+    home = Prep(p.app, HOME)
+    case_id = home.suspended("relocate")
+    park = p.unit if REGISTRY.get(p.unit).kind == "platform" else PARK
+    home.do("economy", c.SetRelocationDestination(case_id=case_id, park=park, address="a"))
+    return f"/cases/{case_id}/confirm-park-entry", {"evidence": PROOF}
+
+
+def served(p: Prep, classified_by: str | None = None) -> tuple[UUID, str]:
+    case_id = p.classified("rectify", by=classified_by) if classified_by else p.case()
+    notice = p.do(
+        p.town,
+        c.ServeEnterpriseNotice(
+            case_id=case_id,
+            kind="停产整治告知书",
+            document_number="d",
+            respond_by=p.now() + timedelta(days=5),
+        ),
+    )
+    return case_id, notice.created["id"]
+
+
+def objection(p: Prep) -> Request:
+    case_id, served_id = served(p)
+    return f"/cases/{case_id}/record-objection", {"served_id": served_id, "statement": "s"}
+
+
+def decide_objection(p: Prep) -> Request:
+    decider = "economy" if p.unit == "economy" else None
+    case_id, served_id = served(p, decider)
+    p.do(p.town, c.RecordObjection(case_id=case_id, served_id=served_id, statement="s"))
+    return (
+        f"/cases/{case_id}/decide-objection",
+        {"served_id": served_id, "upheld": True, "outcome": "维持"},
+    )
+
+
+def hazard_order(p: Prep, units: tuple[str, ...]) -> tuple[UUID, str]:
+    case_id = p.case()
+    opened = p.do(
+        "emergency",
+        c.RecordIncident(
+            case_id=case_id, kind=IncidentKind.HAZARD_REMOVAL_ORDER, summary="s", units=units
+        ),
+    )
+    return case_id, opened.created["id"]
+
+
+def report_hazard_removed(p: Prep) -> Request:
+    named = p.town if REGISTRY.get(p.unit).is_territorial else p.unit
+    case_id, incident_id = hazard_order(p, (named,))
+    return (
+        f"/cases/{case_id}/report-hazard-removed",
+        {"incident_id": incident_id, "evidence": PROOF},
+    )
+
+
+def close_hazard(p: Prep) -> Request:
+    case_id, incident_id = hazard_order(p, ("fire",))
+    p.do(
+        "fire",
+        c.ReportHazardRemoved(case_id=case_id, incident_id=incident_id, evidence=c_evidence()),
+    )
+    return (
+        f"/cases/{case_id}/close-incident",
+        {"kind": "hazard_removal_order", "incident_id": incident_id, "resolution": "r"},
+    )
+
+
+def reconnection(p: Prep) -> Request:
+    utility = Utility(p.unit) if p.unit in ("power", "water", "gas") else Utility.POWER
+    case_id, order_id = p.order(utility)
+    p.do(
+        utility.value,
+        c.ExecuteOrder(order_id=order_id, meter="m", reading=1.0, executed_at=p.now()),
+    )
+    return f"/cases/{case_id}/report-reconnection", {"evidence": PROOF}
+
+
+def assistance(p: Prep) -> Request:
+    case_id = p.classified("rectify", problems=(ProblemKind.ILLEGAL_STRUCTURE,))
+    return f"/cases/{case_id}/record-assistance", {"problem_id": "P1", "description": "d"}
+
+
+def cancel_task(p: Prep) -> Request:
+    case_id, task_id = p.task_for("economy")
+    return f"/cases/{case_id}/cancel-task", {"task_id": task_id, "reason": "no longer needed"}
+
+
+def add_uscc(p: Prep) -> Request:
+    code = with_check_character(f"91500116MB{next(_serial):07d}")
+    return f"/cases/{p.case()}/add-uscc", {"uscc": code}
+
+
+def refuse_registration(p: Prep) -> Request:
+    place = f"四面山{next(_serial)}村"
+    p.do("district-office", c.DefineControlArea(name="四面山", town=HOME, places=(place,)))
+    return (
+        "/registration-refusals",
+        {
+            "applicant": "某新办企业",
+            "address": f"{place}2组",
+            "town": HOME,
+            "document_number": "d",
+            "reason": "四山管制区",
+        },
     )
 
 
@@ -302,10 +535,7 @@ PREPARE: dict[Action, Callable[[Prep], Request]] = {
         f"/cases/{p.case()}/deny-approval",
         {"approval_kind": "filing", "application_ref": "a", "reason": "r"},
     ),
-    Action.GRANT_PERMIT: lambda p: (
-        f"/cases/{p.suspended()}/grant-permit",
-        {"permit": "eia", "document_number": "e"},
-    ),
+    Action.GRANT_PERMIT: grant_permit,
     Action.REVOKE_LICENCE: lambda p: (
         f"/cases/{p.classified('close', licensed=True)}/revoke-licence",
         {"document_number": "d", "legal_basis": "l"},
@@ -363,7 +593,55 @@ PREPARE: dict[Action, Callable[[Prep], Request]] = {
     Action.RECORD_OBSTRUCTION: incident(IncidentKind.OBSTRUCTION),
     Action.OPEN_CRIMINAL_INVESTIGATION: incident(IncidentKind.CRIMINAL_INVESTIGATION),
     Action.IMPOSE_VEHICLE_RESTRICTION: incident(IncidentKind.VEHICLE_RESTRICTION),
-    Action.ORDER_HAZARD_REMOVAL: incident(IncidentKind.HAZARD_REMOVAL_ORDER),
+    Action.ORDER_HAZARD_REMOVAL: lambda p: (
+        f"/cases/{p.case()}/record-incident",
+        {"kind": "hazard_removal_order", "summary": "s", "units": ["fire"]},
+    ),
+    Action.REFER_TO_POLICE: incident(IncidentKind.REFERRAL),
+    Action.CLOSE_CRIMINAL_INVESTIGATION: close_incident(
+        IncidentKind.CRIMINAL_INVESTIGATION, "police"
+    ),
+    Action.CLOSE_REFERRAL: close_incident(IncidentKind.REFERRAL, "ecology"),
+    Action.LIFT_VEHICLE_RESTRICTION: close_incident(IncidentKind.VEHICLE_RESTRICTION, "transport"),
+    Action.REPORT_HAZARD_REMOVED: report_hazard_removed,
+    Action.CLOSE_HAZARD_REMOVAL: close_hazard,
+    Action.CONCUR_CLASSIFICATION: concur,
+    Action.SET_RELOCATION_DESTINATION: lambda p: (
+        f"/cases/{p.suspended('relocate')}/set-relocation-destination",
+        {"park": PARK, "address": "园区7号"},
+    ),
+    Action.CONFIRM_PARK_ENTRY: park_entry,
+    Action.SERVE_ENTERPRISE_NOTICE: lambda p: (
+        f"/cases/{p.case()}/serve-enterprise-notice",
+        {"kind": "告知书", "document_number": "d", "respond_by": p.later(5)},
+    ),
+    Action.RECORD_OBJECTION: objection,
+    Action.DECIDE_OBJECTION: decide_objection,
+    Action.WITHDRAW_LISTING: lambda p: (
+        f"/cases/{p.case()}/withdraw-listing",
+        {"reason": "误列：该厂已于2020年关闭"},
+    ),
+    Action.ADD_USCC: add_uscc,
+    Action.REPORT_REFUSAL_TO_STOP: lambda p: (
+        f"/cases/{p.suspended()}/report-refusal-to-stop",
+        {"evidence": PROOF},
+    ),
+    Action.REPORT_RECONNECTION: reconnection,
+    Action.RECORD_ASSISTANCE: assistance,
+    Action.RECORD_SEWER_WORK: lambda p: (
+        f"/cases/{p.case()}/record-sewer-work",
+        {"description": "接入市政污水管网", "completed": True},
+    ),
+    Action.CANCEL_TASK: cancel_task,
+    Action.REQUEST_LICENCE_REVOCATION: lambda p: (
+        f"/cases/{p.case(licensed=True)}/request-licence-revocation",
+        {"reason": "无证排污", "document_number": "江津府〔2021〕1号"},
+    ),
+    Action.MAINTAIN_CONTROL_AREAS: lambda p: (
+        "/control-areas",
+        {"name": "四面山", "town": HOME, "places": ["飞龙村"]},
+    ),
+    Action.REFUSE_REGISTRATION: refuse_registration,
     Action.STRIKE_OFF: lambda p: (f"/cases/{p.struck_off_ready()}/strike-off", {}),
     Action.RECORD_FOLLOW_UP: lambda p: (
         f"/cases/{p.struck_off()}/record-follow-up",
@@ -389,18 +667,20 @@ PREPARE: dict[Action, Callable[[Prep], Request]] = {
 }
 
 
-INCIDENT_ACTIONS = {
-    Action.RECORD_PUBLIC_OPINION,
-    Action.RECORD_PETITION,
-    Action.RECORD_OBSTRUCTION,
-    Action.OPEN_CRIMINAL_INVESTIGATION,
-    Action.IMPOSE_VEHICLE_RESTRICTION,
-    Action.ORDER_HAZARD_REMOVAL,
-}
-
-
 def test_every_action_has_a_preparer() -> None:
     assert set(PREPARE) == set(Action)
+
+
+def test_the_registry_gives_each_role_exactly_what_the_plan_gives_it() -> None:
+    """units.json (data the district office edits) against the plan, role by role."""
+    for unit, actions in EXPECTED.items():
+        granted = {a for a in Action if REGISTRY.permits(unit, a)}
+        assert granted == actions, (
+            f"{unit}: granted beyond the plan {sorted(granted - actions)}, "
+            f"missing {sorted(actions - granted)}"
+        )
+    roles = {REGISTRY.get(u).role for u in EXPECTED}
+    assert roles == set(REGISTRY.roles()), "every role is in the table"
 
 
 @pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
@@ -408,10 +688,10 @@ def test_every_action_has_a_preparer() -> None:
 def test_permitted_units_succeed_and_all_others_get_403(
     api: Api, unit: str, action: Action
 ) -> None:
-    permitted = REGISTRY.permits(unit, action)
+    permitted = action in EXPECTED[unit]
     # Prepare as the unit itself when it may act; otherwise as a unit that may, so the
     # request is valid in every respect but who sends it.
-    preparer = unit if permitted else next(u for u in UNITS if REGISTRY.permits(u, action))
+    preparer = unit if permitted else next(u for u in UNITS if action in EXPECTED[u])
     path, body = PREPARE[action](Prep(api.services.app, preparer))
     before = api.events
     response = api.post(unit, path, body)
