@@ -204,7 +204,11 @@ class Liandong(Application[UUID]):
             found_by_patrol=command.found_by_patrol,
         )
         index = UsccIndex.register(command.uscc, case.id, actor, now) if command.uscc else None
-        workshops, warnings = self._workshops(command, case.id, actor, now)
+        # A registered enterprise is listed once by its USCC (rule 2); a workshop without
+        # one is recognised by its name and address, and listing it again warns.
+        workshops, warnings = (
+            (None, []) if command.uscc else self._workshops(command, case.id, actor, now)
+        )
         created: dict[str, Any] = {"case_id": str(case.id)}
         if warnings:
             created["warnings"] = warnings
@@ -217,14 +221,15 @@ class Liandong(Application[UUID]):
 
     def _workshops(
         self, command: ListEnterprise, case_id: UUID, actor: Actor, now: datetime
-    ) -> tuple[WorkshopIndex, list[str]]:
-        """The name-and-address index with the new case in it, and a warning for each open
-        case already listed under that name and address (an unlicensed workshop listed
-        twice has no USCC to be refused on)."""
+    ) -> tuple[WorkshopIndex | None, list[str]]:
+        """The name-and-address index of workshops without a USCC, with the new case in
+        it, and a warning for each open case already listed under that name and address
+        (an unlicensed workshop listed twice has no USCC to be refused on)."""
         index_id = workshop_index_id(command.town, command.name, command.address)
-        try:
-            index: Any = self.repository.get(index_id, projector_func=project)
-        except AggregateNotFoundError:
+        # Read from the event store directly: an index is never snapshotted, and most names
+        # are new, so one query answers (the repository would also ask the snapshots).
+        index: Any = project(None, self.events.get(index_id))
+        if index is None:
             return WorkshopIndex.start(index_id, case_id, actor, now), []
         warnings = []
         for earlier in cast(WorkshopIndex, index).case_ids:
@@ -478,6 +483,12 @@ class Liandong(Application[UUID]):
                 message_zh="案件已被其他操作修改，请刷新后重试",
             ) from exc
         self._snapshot(processing)
+        if self.repository.cache is not None:
+            # The case as saved is the case as stored: the next command on it (there
+            # usually is one soon) starts from here, fast-forwarded, instead of a replay.
+            for aggregate in aggregates:
+                if isinstance(aggregate, Case):
+                    self.repository.cache.put(aggregate.id, aggregate)
         self._notify(recordings)
         own = [r for r in recordings if not isinstance(r.domain_event, RequestHandled)]
         return CommandResult(
