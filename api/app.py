@@ -17,6 +17,7 @@ from api.routers import (
     commands,
     enterprises,
     health,
+    inbox,
     meta,
     patrols,
     supervision,
@@ -64,7 +65,8 @@ def create_app(services: Services | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    for module in (health, meta, commands, enterprises, patrols, supervision, audit, utilities):
+    routers = (health, meta, commands, enterprises, inbox, patrols, supervision, audit, utilities)
+    for module in routers:
         app.include_router(module.router)
     if services is not None:
         app.state.services = services  # usable without a lifespan (tests, schemathesis)

@@ -165,6 +165,7 @@ class CaseBase:
             duty=planned.duty,
             completes_on=planned.completes_on,
             ref=ref,
+            assigned_by=actor.unit,
             assigned_at=now,
             deadline=deadline,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.actions import Action
-from domain.case_base import CaseBase
+from domain.case_base import DISTRICT_OFFICE, CaseBase
 from domain.errors import InvalidInput, RuleViolation
 from domain.events import (
     DeadlineExtended,
@@ -19,7 +19,7 @@ from domain.events import (
     TaskCancelled,
     TaskReassigned,
 )
-from domain.linkage import INCIDENT_OPENED_BY, INCIDENT_RULES, PlannedTask
+from domain.linkage import INCIDENT_OPENED_BY, INCIDENT_RULES, PlannedTask, follow_up_deadline
 from domain.records import Dispute, Incident, Notice
 from domain.values import Actor, Evidence, IncidentKind
 
@@ -55,6 +55,18 @@ class SupervisionMixin(CaseBase):
                 issued_at=now,
             ),
         )
+        # The notice is work for the unit it names, due when it must answer.
+        self._assign(
+            actor,
+            now,
+            PlannedTask(
+                self.tasks[task_id].unit,
+                f"answer supervision notice {notice_id}",
+                Action.ANSWER_SUPERVISION_NOTICE,
+            ),
+            respond_by,
+            ref=notice_id,
+        )
         return notice_id
 
     def answer_supervision_notice(
@@ -82,6 +94,7 @@ class SupervisionMixin(CaseBase):
             unit=actor.unit,
             answer=answer,
         )
+        self._complete(actor, now, Action.ANSWER_SUPERVISION_NOTICE, ref=notice_id)
 
     def extend_deadline(
         self, actor: Actor, now: datetime, *, task_id: str, new_deadline: datetime, reason: str
@@ -162,6 +175,16 @@ class SupervisionMixin(CaseBase):
                 raised_at=now,
             ),
         )
+        # The district office owes an arbitration, with a deadline like any other work.
+        self._assign(
+            actor,
+            now,
+            PlannedTask(
+                DISTRICT_OFFICE, f"arbitrate dispute {dispute_id}", Action.ARBITRATE_DISPUTE
+            ),
+            follow_up_deadline("arbitrate", now),
+            ref=dispute_id,
+        )
         return dispute_id
 
     def arbitrate_dispute(
@@ -182,6 +205,7 @@ class SupervisionMixin(CaseBase):
             responsible_unit=responsible_unit,
             reason=reason,
         )
+        self._complete(actor, now, Action.ARBITRATE_DISPUTE, ref=dispute_id)
         task = self.tasks[dispute.task_id]
         if task.is_open and responsible_unit != task.unit:
             self._record(

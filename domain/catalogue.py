@@ -132,7 +132,11 @@ SETS_IN_MOTION: dict[type[ev.CaseEvent], str] = {
     ev.ConsumptionReported: "anomalies while production must be stopped: ConsumptionFlagged",
     ev.ConsumptionFlagged: "the town gets a task to verify on site",
     ev.ConsumptionFlagVerified: "if resumed: UnauthorizedResumptionReported",
-    ev.DisputeArbitrated: "the task moves to the responsible unit (TaskReassigned)",
+    ev.DisputeArbitrated: "the task moves to the responsible unit (TaskReassigned); the "
+    "district office's arbitration task is done",
+    ev.DisputeRaised: "the district office gets a task to arbitrate it within 5 days",
+    ev.SupervisionNoticeIssued: "the unit named gets a task to answer it by its respond_by",
+    ev.SupervisionNoticeAnswered: "the unit's answering task is done",
 }
 
 _COMMON = {

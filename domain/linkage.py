@@ -109,6 +109,7 @@ FOLLOW_UP_DAYS = {
     "decide_objection": 15,  # the enterprise's objection is heard and decided
     "park_entry": 30,  # the park platform admits a relocating enterprise
     "assist": 15,  # an assisting unit records its part
+    "arbitrate": 5,  # the district office arbitrates a responsibility dispute
 }
 # After 销号 the town re-checks the enterprise (回头看) within this many days, unless the
 # application is given another interval (settings: LIANDONG_FOLLOW_UP_CHECK_DAYS).

@@ -53,6 +53,7 @@ class TaskRecord(Frozen):
     duty: str
     completes_on: Action
     ref: str | None = None  # the order, notice or operation the task is about
+    assigned_by: str | None = None  # the unit whose decision set it in motion
     assigned_at: datetime
     deadline: datetime
     done_at: datetime | None = None

@@ -171,9 +171,8 @@ def accountability(db: Database, now: datetime) -> list[UnitAccountability]:
         a.notices_received += 1
         a.notices_answered += answered is not None
         if answered is None and respond_by < moment:
-            # A supervision notice left unanswered past its date is overdue work too.
+            # Overdue (its answer is also an overdue task, counted and coloured above).
             a.notices_overdue_now += 1
-            colours[unit][Escalation.RED.value] += 1
     for (unit,) in db.query(f"SELECT raised_by FROM {p.t('disputes')}"):
         of(unit).disputes_raised += 1
     for unit, a in units.items():
@@ -288,6 +287,76 @@ def wait_for_case(db: Database, case_id: str, version: int, timeout_s: float = 5
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
+
+
+INBOX_KINDS = {
+    "execute_order": "order",
+    "sign_acceptance": "acceptance",
+    "answer_supervision_notice": "supervision_notice",
+    "arbitrate_dispute": "dispute",
+}
+
+
+def inbox(
+    db: Database,
+    unit: str,
+    now: datetime,
+    *,
+    kind: str | None = None,
+    colour: str | None = None,
+    due_before: datetime | None = None,
+    town: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], dict[str, int], str | None]:
+    """What waits on `unit`: its open tasks across all cases, by deadline (orders to carry
+    out, acceptances to sign, notices to answer and disputes to arbitrate are tasks too),
+    each with its case and colour; the counts per colour of everything waiting; and the
+    cursor of the next page (`deadline|case_id|task_id` of the last item)."""
+    p = StatusProjection()
+    where = ["t.unit = ?", "t.done_at IS NULL", "t.cancelled_at IS NULL"]
+    params: list[Any] = [unit]
+    if town is not None:
+        where.append("c.town = ?")
+        params.append(town)
+    if kind is not None:
+        actions = [a for a, k in INBOX_KINDS.items() if k == kind]
+        if kind == "task":
+            where.append(f"t.completes_on NOT IN ({', '.join('?' for _ in INBOX_KINDS)})")
+            params += list(INBOX_KINDS)
+        else:
+            where.append(f"t.completes_on IN ({', '.join('?' for _ in actions) or 'NULL'})")
+            params += actions
+    if due_before is not None:
+        where.append("t.deadline < ?")
+        params.append(utc_text(due_before))
+    columns = ", ".join(f"t.{c}" for c in TASK_COLUMNS)
+    rows = db.query(
+        f"SELECT {columns}, c.name, c.town FROM {p.t('tasks')} t "
+        f"JOIN {p.t('cases')} c ON c.case_id = t.case_id WHERE {' AND '.join(where)} "
+        "ORDER BY t.deadline, t.case_id, t.task_id",
+        tuple(params),
+    )
+    counts = {e.value: 0 for e in (Escalation.GREEN, Escalation.YELLOW, Escalation.RED)}
+    items: list[dict[str, Any]] = []
+    for row in rows:
+        item = _task(row[: len(TASK_COLUMNS)], now)
+        counts[item["escalation"]] += 1
+        if colour is not None and item["escalation"] != colour:
+            continue
+        key = f"{item['deadline']}|{item['case_id']}|{item['task_id']}"
+        if cursor is not None and key <= cursor:
+            continue
+        item["case_name"], item["town"] = row[len(TASK_COLUMNS)], row[len(TASK_COLUMNS) + 1]
+        item["kind"] = INBOX_KINDS.get(item["completes_on"], "task")
+        items.append(item)
+    page = items[:limit]
+    more = len(items) > limit
+    last = page[-1] if page else None
+    next_cursor = (
+        f"{last['deadline']}|{last['case_id']}|{last['task_id']}" if more and last else None
+    )
+    return page, counts, next_cursor
 
 
 def wait_for_patrol(db: Database, patrol_id: str, timeout_s: float = 5.0) -> bool:

@@ -39,7 +39,7 @@ from projections.status_rows import (
 )
 
 # Bump when the tables' shape changes: the view is then dropped and rebuilt from the topic.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TABLES = ("cases", "tasks", "orders", "notices", "disputes", "patrols")
 SCHEMA = {
     "cases": """(
@@ -57,7 +57,8 @@ SCHEMA = {
         last_at TEXT NOT NULL, image TEXT NOT NULL)""",
     "tasks": """(
         case_id TEXT NOT NULL, task_id TEXT NOT NULL, unit TEXT NOT NULL, duty TEXT NOT NULL,
-        completes_on TEXT NOT NULL, ref TEXT, assigned_at TEXT NOT NULL, deadline TEXT NOT NULL,
+        completes_on TEXT NOT NULL, ref TEXT, assigned_by TEXT, assigned_at TEXT NOT NULL,
+        deadline TEXT NOT NULL,
         done_at TEXT, cancelled_at TEXT, PRIMARY KEY (case_id, task_id))""",
     "orders": """(
         order_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, utility TEXT NOT NULL,
@@ -79,7 +80,7 @@ SCHEMA = {
 }
 INDEXES = {
     "cases": ["town", "state", "disposition", "found_by_patrol"],
-    "tasks": ["unit", "deadline"],
+    "tasks": ["unit, deadline", "deadline"],  # an inbox: one unit's tasks by deadline
     "orders": ["utility, status"],
     "notices": ["unit"],
     "patrols": ["town, patrol_date"],

@@ -64,6 +64,7 @@ ROUTES = [
     "GET /enterprises/{case_id}",
     "GET /enterprises/{case_id}/timeline",
     "GET /health",
+    "GET /inbox",
     "GET /metrics",
     "POST /orders/{case_id}/{order_no}/acknowledge",
     "POST /orders/{case_id}/{order_no}/cancel",

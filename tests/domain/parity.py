@@ -73,6 +73,7 @@ def differences(db: Database, app: Liandong, case_ids: list[UUID]) -> list[str]:
                 task.duty,
                 task.completes_on.value,
                 task.ref,
+                task.assigned_by,
                 utc_text(task.assigned_at),
                 utc_text(task.deadline),
                 utc_text(task.done_at),

@@ -79,15 +79,17 @@ def test_accountability_matches_a_hand_computed_scenario(
     # Market revoked on day 10, on time.
     market = by_unit["market"]
     assert (market.done_on_time, market.median_seconds_to_act) == (1, 10 * DAY.total_seconds())
-    # Economy has the power-cut request open and overdue, with one notice unanswered.
+    # Economy has the power-cut request open and overdue, and one notice unanswered: its
+    # answer is a task too, due day 38, so still green on day 36.
     economy = by_unit["economy"]
     assert (
         economy.open,
         economy.overdue_now,
         economy.notices_received,
         economy.notices_answered,
-    ) == (1, 1, 1, 0)
-    assert economy.escalation == {"green": 0, "yellow": 0, "red": 1}
+        economy.notices_overdue_now,
+    ) == (2, 1, 1, 0, 0)
+    assert economy.escalation == {"green": 1, "yellow": 0, "red": 1}
     # Ecology and fire have the rectify case's sign-offs open, red.
     assert by_unit["ecology"].escalation["red"] == 1
     assert by_unit["fire"].overdue_now == 1
@@ -128,8 +130,13 @@ def test_enterprise_status_shows_state_supplies_lock_and_open_tasks(
         "request_water_order",
         "order_suspension",
         "verify_closure",
+        "answer_supervision_notice",  # economy's answer to the notice, due day 38
     }
-    assert all(t["escalation"] == "red" for t in case["open_tasks"])
+    assert all(
+        t["escalation"] == "red"
+        for t in case["open_tasks"]
+        if t["completes_on"] != "answer_supervision_notice"
+    )
     struck = enterprise(views, str(ids["struck"]), T0 + 36 * DAY)
     assert struck is not None
     assert (struck["state"], struck["approval_lock"]) == ("struck_off", False)

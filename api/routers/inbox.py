@@ -1,0 +1,135 @@
+"""我的待办: what waits on the calling unit, across every case, by deadline (DOMAIN.md 12).
+
+Each item says what is asked, on which case, by whom, by when, its colour, and the
+request that completes it. Read from the status view (fed by the events topic, rebuilt
+like every view); no unit reads another's inbox but the district office.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.deps import ActorDep, ServicesDep
+from api.errors import PROBLEM_RESPONSES, ApiError
+from domain import commands as c
+from domain.actions import Action
+from domain.values import QueryMoment
+from projections.queries import inbox
+
+router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
+Kind = Literal["task", "order", "acceptance", "supervision_notice", "dispute"]
+Colour = Literal["green", "yellow", "red"]
+
+
+def _completing_paths() -> dict[Action, str]:
+    """The route that completes a task, per action (from the commands' written slugs)."""
+    paths = {k.action: f"/cases/{{case_id}}/{k.slug}" for k in c.CASE_COMMANDS}
+    for action in (Action.REQUEST_WATER_ORDER, Action.REQUEST_GAS_ORDER):
+        paths[action] = paths[Action.REQUEST_POWER_ORDER]
+    for action in (
+        Action.CLOSE_PETITION,
+        Action.CLOSE_CRIMINAL_INVESTIGATION,
+        Action.CLOSE_REFERRAL,
+        Action.LIFT_VEHICLE_RESTRICTION,
+        Action.CLOSE_HAZARD_REMOVAL,
+    ):
+        paths[action] = paths[Action.CLOSE_PUBLIC_OPINION]
+    paths[Action.ORDER_HAZARD_REMOVAL] = paths[Action.RECORD_PUBLIC_OPINION]
+    paths[Action.EXECUTE_ORDER] = "/orders/{order_id}/" + c.ExecuteOrder.slug
+    return paths
+
+
+COMPLETED_BY = _completing_paths()
+
+
+class Completion(BaseModel):
+    action: str = Field(description="the action that completes the item")
+    method: Literal["POST"] = "POST"
+    path: str = Field(description="the request that posts it")
+
+
+class InboxItem(BaseModel):
+    kind: Kind
+    case_id: str
+    case_name: str
+    town: str
+    task_id: str
+    duty: str = Field(description="what is asked, in the plan's words")
+    ref: str | None = Field(description="the order, notice, dispute or incident concerned")
+    assigned_by: str | None = Field(description="the unit whose decision asked it")
+    assigned_at: str
+    deadline: str
+    colour: Colour
+    overdue_seconds: int
+    complete_with: Completion
+
+
+class Inbox(BaseModel):
+    unit: str
+    items: list[InboxItem]
+    counts: dict[Colour, int] = Field(description="everything waiting, per colour")
+    next_cursor: str | None
+
+
+@router.get("/inbox", response_model=Inbox, summary="我的待办: what waits on my unit")
+def get_inbox(
+    actor: ActorDep,
+    services: ServicesDep,
+    unit: Annotated[
+        str | None, Query(max_length=64, description="district office: another unit's inbox")
+    ] = None,
+    kind: Kind | None = None,
+    colour: Colour | None = None,
+    due_before: QueryMoment | None = None,
+    town: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Inbox:
+    whose = unit or actor.unit
+    if whose != actor.unit and actor.unit != "district-office":
+        raise ApiError(
+            403,
+            "permission_denied",
+            "a unit reads its own inbox (the district office reads every unit's)",
+            "只能查看本单位的待办（区政府办公室可查看各单位）",
+            field="unit",
+            rule="DOMAIN.md 12: every unit has an inbox",
+        )
+    now = datetime.now(tz=UTC)
+    due = due_before if due_before is None or due_before.tzinfo else due_before.replace(tzinfo=UTC)
+    items, counts, next_cursor = inbox(
+        services.db, whose, now, kind=kind, colour=colour, due_before=due, town=town,
+        cursor=cursor, limit=limit,
+    )  # fmt: skip
+    return Inbox(
+        unit=whose,
+        items=[
+            InboxItem(
+                kind=i["kind"],
+                case_id=i["case_id"],
+                case_name=i["case_name"],
+                town=i["town"],
+                task_id=i["task_id"],
+                duty=i["duty"],
+                ref=i["ref"],
+                assigned_by=i["assigned_by"],
+                assigned_at=i["assigned_at"],
+                deadline=i["deadline"],
+                colour=i["escalation"],
+                overdue_seconds=i["overdue_seconds"],
+                complete_with=Completion(
+                    action=i["completes_on"],
+                    path=COMPLETED_BY[Action(i["completes_on"])].format(
+                        case_id=i["case_id"], order_id=i["ref"] or ""
+                    ),
+                ),
+            )
+            for i in items
+        ],
+        counts=counts,
+        next_cursor=next_cursor,
+    )
