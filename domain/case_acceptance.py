@@ -35,11 +35,6 @@ from domain.values import (
 )
 
 RULE_6 = "rule 6: acceptance passes only when every required unit has signed"
-PRODUCTION_FORBIDDEN = (
-    CaseState.SUSPENDED,
-    CaseState.ACCEPTANCE_REQUESTED,
-    CaseState.CLOSURE_VERIFIED,
-)
 
 
 class AcceptanceMixin(OrdersMixin):

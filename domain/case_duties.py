@@ -11,6 +11,7 @@ from domain.actions import Action
 from domain.case_acceptance import AcceptanceMixin
 from domain.case_base import DISTRICT_OFFICE, check_uscc_value
 from domain.case_lifecycle import LifecycleMixin
+from domain.case_orders import PRODUCTION_STOPPED
 from domain.errors import InvalidInput, RuleViolation
 from domain.events import (
     ApprovalLockLifted,
@@ -48,11 +49,6 @@ from domain.values import (
 )
 
 ENDED = (CaseState.STRUCK_OFF, CaseState.WITHDRAWN)
-PRODUCTION_FORBIDDEN = (
-    CaseState.SUSPENDED,
-    CaseState.ACCEPTANCE_REQUESTED,
-    CaseState.CLOSURE_VERIFIED,
-)
 
 
 class DutiesMixin(LifecycleMixin, AcceptanceMixin):
@@ -244,7 +240,7 @@ class DutiesMixin(LifecycleMixin, AcceptanceMixin):
     ) -> None:
         """未经验收擅自恢复生产. Found after 销号 it is a relapse: the case reopens. Supplies
         the town found reconnected are on again, so that they can be cut again."""
-        allowed = (*PRODUCTION_FORBIDDEN, CaseState.STRUCK_OFF) + (
+        allowed = (*PRODUCTION_STOPPED, CaseState.STRUCK_OFF) + (
             (CaseState.CLASSIFIED,) if self.disposition is Disposition.CLOSE else ()
         )
         self._require_state("state", *allowed)

@@ -89,3 +89,18 @@ def test_the_librarys_compression_and_encryption_apply(tmp_path: Path, env: dict
     assert app.decode_state(stored)["enterprise"]["name"] == "江津某家具厂"
     again = sqlite_app(tmp_path / "e.sqlite", clock, **env)
     assert again.get_case(case_id).version == app.get_case(case_id).version
+
+
+def test_snapshots_on_every_store(s: Scenario) -> None:
+    """In memory, on SQLite and on PostgreSQL: snapshots are stored, and a case loaded
+    without its cached copy starts from the latest one."""
+    s.app.snapshot_interval = 5
+    case_id = busy_case(s)
+    assert s.app.snapshots is not None
+    latest = list(s.app.snapshots.get(case_id, desc=True, limit=1))
+    assert latest
+    assert latest[0].originator_version > s.case(case_id).version - 5
+    cache = s.app.repository.cache
+    assert cache is not None
+    cache.get(case_id, evict=True)
+    assert remember(s.app.get_case(case_id)) == remember(project(None, s.app.events.get(case_id)))
