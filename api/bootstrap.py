@@ -14,6 +14,7 @@ from domain.application import Clock, Liandong, utc_now
 from domain.units import UnitsRegistry, default_registry
 from gateways.receipts import ReceiptGateway
 from gateways.relay import EventRelay
+from gateways.reminders import Reminders
 from gateways.topics import Topics
 from projections.audit import AuditProjection
 from projections.db import Database
@@ -83,6 +84,14 @@ class Services:
             self.settings.utility_public_keys(),
         )
 
+    def reminders(self) -> Reminders:
+        return Reminders(
+            self.app,
+            self.views(),
+            interval_seconds=self.settings.reminders_interval_seconds,
+            beacon=self.beacon("reminders"),
+        )
+
     def views(self) -> Database:
         """A connection to the read models' database (one per thread that uses it)."""
         return Database(self.settings.view_store)
@@ -116,6 +125,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now) -> Se
         units=units,
         clock=clock,
         follow_up_check=timedelta(days=settings.follow_up_check_days),
+        remind_before=timedelta(days=settings.remind_before_days),
     )
     app.record_registry()  # the registry this process enforces, on the audit trail
     return Services(settings=settings, app=app)

@@ -46,6 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
         receipts = services.receipt_gateway()
         targets = [("relay", services.relay().run), ("receipts", receipts.run)]
         targets += [(name, services.projection_runner(name).run) for name in ("status", "audit")]
+        targets.append(("reminders", services.reminders().run))
         for name, target in targets:
             worker = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
             worker.start()
@@ -149,6 +150,13 @@ def _relay(args: argparse.Namespace) -> int:
 def _receipts(_: argparse.Namespace) -> int:
     def run(services: Services, stop: threading.Event) -> None:
         services.receipt_gateway().run(stop)
+
+    return worker(run)
+
+
+def _reminders(_: argparse.Namespace) -> int:
+    def run(services: Services, stop: threading.Event) -> None:
+        services.reminders().run(stop)
 
     return worker(run)
 
@@ -278,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("receipts", help="turn utilities' receipts into commands").set_defaults(
         func=_receipts
     )
+    sub.add_parser(
+        "reminders", help="remind units before deadlines; 督办 what is overdue"
+    ).set_defaults(func=_reminders)
     agent = sub.add_parser("utility-agent", help="reference client for a utility's IT staff")
     agent.add_argument("--utility", required=True, choices=["power", "water", "gas"])
     agent.add_argument(

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.linkage import FOLLOW_UP_CHECK_DAYS
+from domain.linkage import FOLLOW_UP_CHECK_DAYS, REMIND_BEFORE_DAYS
 from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
 from gateways.signing import PublicKey, SigningKey, development_key
 from projections.feed import DEFAULT_BACKLOG
@@ -87,7 +87,13 @@ class Settings(BaseSettings):
         "feed process (projections.feed), using a second core",
     )
     expected_workers: list[str] = Field(
-        default_factory=lambda: ["relay", "receipts", "projection:status", "projection:audit"],
+        default_factory=lambda: [
+            "relay",
+            "receipts",
+            "projection:status",
+            "projection:audit",
+            "reminders",
+        ],
         description="workers /health expects to be running (each reports a heartbeat)",
     )
     follow_up_check_days: int = Field(
@@ -95,6 +101,16 @@ class Settings(BaseSettings):
         ge=1,
         le=3650,
         description="days after 销号 by which the town re-checks the enterprise (回头看 task)",
+    )
+    remind_before_days: float = Field(
+        default=REMIND_BEFORE_DAYS,
+        gt=0,
+        le=60,
+        description="days before a deadline its unit is first reminded (then on the day; "
+        "past it, an automatic supervision notice)",
+    )
+    reminders_interval_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="how often `liandong reminders` looks"
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="request size limit")
     request_read_timeout_seconds: float = Field(

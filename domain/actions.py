@@ -73,6 +73,7 @@ class Action(StrEnum):
     ARBITRATE_DISPUTE = "arbitrate_dispute"
     REOPEN_CASE = "reopen_case"
     CANCEL_TASK = "cancel_task"
+    SEND_REMINDER = "send_reminder"  # the reminders process, in the district office's name
     REQUEST_LICENCE_REVOCATION = "request_licence_revocation"  # 按区政府要求吊销
     MAINTAIN_CONTROL_AREAS = "maintain_control_areas"  # the 四山 areas, as data
     # any unit with tasks

@@ -41,7 +41,7 @@ from domain.errors import (
 from domain.events import CaseEvent, EnterpriseListed
 from domain.handlers import handler_for
 from domain.indexes import UsccIndex, WorkshopIndex, uscc_index_id, workshop_index_id
-from domain.linkage import FOLLOW_UP_CHECK_DAYS
+from domain.linkage import FOLLOW_UP_CHECK_DAYS, REMIND_BEFORE_DAYS
 from domain.patrol import Patrol
 from domain.records import EnterpriseDetails
 from domain.registry_record import REGISTRY_RECORD_ID, RegistryRecord, registry_content
@@ -118,11 +118,13 @@ class Liandong(Application[UUID]):
         units: UnitsRegistry | None = None,
         clock: Clock = utc_now,
         follow_up_check: timedelta = timedelta(days=FOLLOW_UP_CHECK_DAYS),
+        remind_before: timedelta = timedelta(days=REMIND_BEFORE_DAYS),
     ) -> None:
         super().__init__({"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})})
         self.units = units or default_registry()
         self.clock = clock
         self.follow_up_check = follow_up_check
+        self.remind_before = remind_before
 
     def construct_mapper(self) -> Mapper[UUID]:
         # Through the factory, so the library's COMPRESSOR_TOPIC and CIPHER_TOPIC apply.
@@ -162,6 +164,8 @@ class Liandong(Application[UUID]):
             arguments["original"] = self._event_at(case.id, command.corrects_version)
         if isinstance(command, c.StrikeOff):
             arguments["follow_up_in"] = self.follow_up_check
+        if isinstance(command, c.RemindTask):
+            arguments["remind_before"] = self.remind_before
         created = handler_for(command)(case, actor, now, **arguments)
         others: list[Any] = []
         if isinstance(command, c.AddUscc):

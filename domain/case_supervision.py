@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from domain.actions import Action
 from domain.case_base import DISTRICT_OFFICE, CaseBase
+from domain.deadlines import Threshold, reminder_due
 from domain.errors import InvalidInput, RuleViolation
 from domain.events import (
     DeadlineExtended,
@@ -18,6 +19,7 @@ from domain.events import (
     SupervisionNoticeIssued,
     TaskCancelled,
     TaskReassigned,
+    TaskReminded,
 )
 from domain.linkage import INCIDENT_OPENED_BY, INCIDENT_RULES, PlannedTask, follow_up_deadline
 from domain.records import Dispute, Incident, Notice
@@ -40,12 +42,70 @@ class SupervisionMixin(CaseBase):
         self._open_task(task_id)
         self._require_future("respond_by", respond_by, now)
         self._require_text("note", note, "a notice says what is expected", "督办内容")
+        return self._notice(actor, now, task_id, respond_by, note, Action.ISSUE_SUPERVISION_NOTICE)
+
+    def remind_task(
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        task_id: str,
+        threshold: Threshold,
+        remind_before: timedelta,
+    ) -> None:
+        """A reminder before a deadline or on its day; past it, an automatic supervision
+        notice from the district office. Each once per task and threshold: a second
+        process, or the same one after a restart, is refused and records nothing."""
+        self._open_task(task_id)
+        task = self.tasks[task_id]
+        due = reminder_due(task.deadline, now, remind_before, task.reminded)
+        if due is not threshold:
+            raise RuleViolation(
+                f"task {task_id} calls for {due.value if due else 'no reminder'} now, "
+                f"not {threshold.value}",
+                rule="reminders follow the deadline, once per threshold",
+                field="threshold",
+                message_zh="当前不需要此提醒（未到时间或已发送）",
+            )
+        self._record(
+            TaskReminded,
+            actor,
+            now,
+            action=Action.SEND_REMINDER,
+            task_id=task_id,
+            unit=task.unit,
+            threshold=threshold.value,
+        )
+        # A notice's own answer, overdue, is not escalated again: the notice was the
+        # escalation, and a chain of notices would only bury it.
+        if (
+            threshold is Threshold.OVERDUE
+            and task.completes_on is not Action.ANSWER_SUPERVISION_NOTICE
+        ):
+            self._notice(
+                actor,
+                now,
+                task_id,
+                follow_up_deadline("supervision_answer", now),
+                f"自动督办：「{task.duty}」已逾期，请说明原因并尽快办结",
+                None,
+            )
+
+    def _notice(
+        self,
+        actor: Actor,
+        now: datetime,
+        task_id: str,
+        respond_by: datetime,
+        note: str,
+        action: Action | None,
+    ) -> str:
         notice_id = self._next_id("N")
         self._record(
             SupervisionNoticeIssued,
             actor,
             now,
-            action=Action.ISSUE_SUPERVISION_NOTICE,
+            action=action,
             note=note,
             notice=Notice(
                 notice_id=notice_id,

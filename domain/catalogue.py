@@ -28,6 +28,7 @@ RECORDED_BY: dict[type[ev.CaseEvent], tuple[Action, ...]] = {
     ev.TaskCancelled: (A.CANCEL_TASK,),
     ev.DeadlineExtended: (A.EXTEND_DEADLINE,),
     ev.TaskReassigned: (),
+    ev.TaskReminded: (A.SEND_REMINDER,),
     ev.SupervisionNoticeIssued: (A.ISSUE_SUPERVISION_NOTICE,),
     ev.SupervisionNoticeAnswered: (A.ANSWER_SUPERVISION_NOTICE,),
     ev.DisputeRaised: (A.RAISE_DISPUTE,),
@@ -136,6 +137,8 @@ SETS_IN_MOTION: dict[type[ev.CaseEvent], str] = {
     "district office's arbitration task is done",
     ev.DisputeRaised: "the district office gets a task to arbitrate it within 5 days",
     ev.SupervisionNoticeIssued: "the unit named gets a task to answer it by its respond_by",
+    ev.TaskReminded: "past the deadline: an automatic supervision notice (SupervisionNoticeIssued"
+    " with no action), unless the task is itself the answer to a notice",
     ev.SupervisionNoticeAnswered: "the unit's answering task is done",
 }
 

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, ValidationError, field_va
 
 from domain.actions import Action
 from domain.consumption import Reading
+from domain.deadlines import Threshold
 from domain.values import (
     ApprovalKind,
     Disposition,
@@ -320,6 +321,15 @@ class AddUscc(CaseCommand):
     action, slug = Action.ADD_USCC, "add-uscc"
     uscc: str = Field(min_length=18, max_length=18)
     uscc_override_reason: str | None = Field(default=None, max_length=500)
+
+
+class RemindTask(CaseCommand):
+    """A reminder of a task's deadline (the reminders process sends these; overdue, it
+    brings an automatic supervision notice)."""
+
+    action, slug = Action.SEND_REMINDER, "remind-task"
+    task_id: str = Field(min_length=1, max_length=20)
+    threshold: Threshold
 
 
 class CancelTask(CaseCommand):

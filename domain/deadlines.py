@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 
 from domain.linkage import YELLOW_WHEN_LEFT
 from domain.values import Escalation
@@ -34,3 +35,35 @@ class Deadline:
         if span <= 0 or left <= span * YELLOW_WHEN_LEFT or left <= 86400:
             return Escalation.YELLOW
         return Escalation.GREEN
+
+
+# Reminders (DOMAIN.md 12): before a deadline, on its day (in the district's time zone),
+# and, once it has passed, a supervision notice from the district office.
+DISTRICT_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+class Threshold(StrEnum):
+    DUE_SOON = "due_soon"  # the deadline is this many days away, or fewer
+    DUE_TODAY = "due_today"  # the deadline falls today (Asia/Shanghai)
+    OVERDUE = "overdue"  # past the deadline: an automatic supervision notice (督办)
+
+
+ORDER = (Threshold.DUE_SOON, Threshold.DUE_TODAY, Threshold.OVERDUE)
+
+
+def reminder_due(
+    deadline: datetime, now: datetime, before: timedelta, sent: tuple[str, ...]
+) -> Threshold | None:
+    """The reminder a task's deadline calls for at `now`: the latest threshold it has
+    reached, unless that one or a later one was sent. (A reminders process that was down
+    sends only the latest: a task already overdue gets its notice, not three messages.)"""
+    reached = None
+    if deadline - now <= before:
+        reached = Threshold.DUE_SOON
+    if now.astimezone(DISTRICT_TIME).date() >= deadline.astimezone(DISTRICT_TIME).date():
+        reached = Threshold.DUE_TODAY
+    if now > deadline:
+        reached = Threshold.OVERDUE
+    if reached is None or any(ORDER.index(Threshold(t)) >= ORDER.index(reached) for t in sent):
+        return None
+    return reached

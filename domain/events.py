@@ -210,6 +210,21 @@ class DeadlineExtended(CaseEvent):
         )
 
 
+class TaskReminded(CaseEvent):
+    """A reminder of a task's deadline reached its unit (before it, on its day, or, once
+    overdue, with an automatic supervision notice)."""
+
+    task_id: str
+    unit: str
+    threshold: str
+
+    def apply_to(self, case: Case) -> None:
+        task = case.tasks[self.task_id]
+        case.tasks[self.task_id] = task.model_copy(
+            update={"reminded": (*task.reminded, self.threshold)}
+        )
+
+
 class TaskReassigned(CaseEvent):
     task_id: str
     from_unit: str

@@ -55,14 +55,16 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.AnswerSupervisionNotice: Case.answer_supervision_notice,
     c.ExtendDeadline: Case.extend_deadline,
     c.CancelTask: Case.cancel_task,
+    c.RemindTask: Case.remind_task,
     c.RaiseDispute: Case.raise_dispute,
     c.ArbitrateDispute: Case.arbitrate_dispute,
     c.CorrectRecord: Case.correct_record,
 }
 
 # Keyword parameters a handler takes that no command carries: the application supplies
-# them (the event a correction names; the interval to the follow-up check after 销号).
-CONTEXT_PARAMETERS = frozenset({"original", "follow_up_in"})
+# them (the event a correction names; the interval to the follow-up check after 销号; how
+# long before a deadline its first reminder goes).
+CONTEXT_PARAMETERS = frozenset({"original", "follow_up_in", "remind_before"})
 
 
 def handler_for(command: c.Command) -> Handler:

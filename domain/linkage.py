@@ -114,6 +114,9 @@ FOLLOW_UP_DAYS = {
 # After 销号 the town re-checks the enterprise (回头看) within this many days, unless the
 # application is given another interval (settings: LIANDONG_FOLLOW_UP_CHECK_DAYS).
 FOLLOW_UP_CHECK_DAYS = 90
+# The first reminder of a deadline goes this many days before it (settings:
+# LIANDONG_REMIND_BEFORE_DAYS); the second on its day; past it, a supervision notice.
+REMIND_BEFORE_DAYS = 3
 
 # A task is yellow when this share of its time is left, or less.
 YELLOW_WHEN_LEFT = 0.2

@@ -58,6 +58,7 @@ class TaskRecord(Frozen):
     deadline: datetime
     done_at: datetime | None = None
     cancelled_at: datetime | None = None
+    reminded: tuple[str, ...] = ()  # reminder thresholds already sent (deadlines.Threshold)
 
     @property
     def is_open(self) -> bool:

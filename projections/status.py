@@ -39,7 +39,7 @@ from projections.status_rows import (
 )
 
 # Bump when the tables' shape changes: the view is then dropped and rebuilt from the topic.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TABLES = ("cases", "tasks", "orders", "notices", "disputes", "patrols")
 SCHEMA = {
     "cases": """(
@@ -59,7 +59,8 @@ SCHEMA = {
         case_id TEXT NOT NULL, task_id TEXT NOT NULL, unit TEXT NOT NULL, duty TEXT NOT NULL,
         completes_on TEXT NOT NULL, ref TEXT, assigned_by TEXT, assigned_at TEXT NOT NULL,
         deadline TEXT NOT NULL,
-        done_at TEXT, cancelled_at TEXT, PRIMARY KEY (case_id, task_id))""",
+        done_at TEXT, cancelled_at TEXT, reminded TEXT NOT NULL,
+        PRIMARY KEY (case_id, task_id))""",
     "orders": """(
         order_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, utility TEXT NOT NULL,
         kind TEXT NOT NULL, status TEXT NOT NULL, requested_by TEXT NOT NULL,

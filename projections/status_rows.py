@@ -71,6 +71,7 @@ TASK_COLUMNS = (
     "deadline",
     "done_at",
     "cancelled_at",
+    "reminded",
 )
 ORDER_COLUMNS = (
     "order_id",
@@ -151,6 +152,7 @@ def task_row(case_id: str, t: TaskRecord) -> tuple[Any, ...]:
         utc_text(t.deadline),
         utc_text(t.done_at),
         utc_text(t.cancelled_at),
+        ",".join(t.reminded),
     )
 
 

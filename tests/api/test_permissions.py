@@ -48,6 +48,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.ISSUE_SUPERVISION_NOTICE, A.EXTEND_DEADLINE, A.ARBITRATE_DISPUTE, A.REOPEN_CASE,
         A.RECORD_FOLLOW_UP, A.CANCEL_UTILITY_ORDER, A.CANCEL_TASK, A.CORRECT_RECORD,
         A.REQUEST_LICENCE_REVOCATION, A.MAINTAIN_CONTROL_AREAS, A.WITHDRAW_LISTING,
+        A.SEND_REMINDER,
     },
     # 二
     "cyberspace": {A.RECORD_PUBLIC_OPINION, A.CLOSE_PUBLIC_OPINION, *ANY_TASKED},
@@ -497,6 +498,19 @@ def cancel_task(p: Prep) -> Request:
     return f"/cases/{case_id}/cancel-task", {"task_id": task_id, "reason": "no longer needed"}
 
 
+def remind(p: Prep) -> Request:
+    """A task due in two days calls for its first reminder."""
+    case_id = p.case()
+    p.do(
+        "economy",
+        c.Classify(
+            case_id=case_id, disposition="rectify", reason="r", deadline=p.now() + timedelta(days=2)
+        ),
+    )
+    task = next(t for t in p.app.get_case(case_id).open_tasks())
+    return f"/cases/{case_id}/remind-task", {"task_id": task.task_id, "threshold": "due_soon"}
+
+
 def add_uscc(p: Prep) -> Request:
     code = with_check_character(f"91500116MB{next(_serial):07d}")
     return f"/cases/{p.case()}/add-uscc", {"uscc": code}
@@ -633,6 +647,7 @@ PREPARE: dict[Action, Callable[[Prep], Request]] = {
         {"description": "接入市政污水管网", "completed": True},
     ),
     Action.CANCEL_TASK: cancel_task,
+    Action.SEND_REMINDER: remind,
     Action.REQUEST_LICENCE_REVOCATION: lambda p: (
         f"/cases/{p.case(licensed=True)}/request-licence-revocation",
         {"reason": "无证排污", "document_number": "江津府〔2021〕1号"},

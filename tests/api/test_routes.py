@@ -38,6 +38,7 @@ ROUTES = [
     "POST /cases/{case_id}/record-objection",
     "POST /cases/{case_id}/record-problem",
     "POST /cases/{case_id}/record-sewer-work",
+    "POST /cases/{case_id}/remind-task",
     "POST /cases/{case_id}/reopen-case",
     "POST /cases/{case_id}/report-consumption",
     "POST /cases/{case_id}/report-hazard-removed",

@@ -78,6 +78,7 @@ def differences(db: Database, app: Liandong, case_ids: list[UUID]) -> list[str]:
                 utc_text(task.deadline),
                 utc_text(task.done_at),
                 utc_text(task.cancelled_at),
+                ",".join(task.reminded),
             )
             if tasks.get(task.task_id) != expected:
                 wrong.append(f"{case_id} task {task.task_id}: {tasks.get(task.task_id)}")

@@ -17,6 +17,7 @@ from domain.application import Liandong
 from domain.case import Case
 from domain.catalogue import RECORDED_BY
 from domain.consumption import Reading
+from domain.deadlines import Threshold
 from domain.errors import DomainError
 from domain.events import (
     AcceptancePassed,
@@ -65,7 +66,7 @@ def case_command(data: st.DataObject, case: Case, now: Any) -> c.Command:
     tasks = list(case.tasks)
     orders = list(case.orders) or [f"{cid}/O1"]
     later = now + timedelta(days=data.draw(st.integers(-2, 40)))
-    kind = data.draw(st.integers(0, 36))
+    kind = data.draw(st.integers(0, 37))
     if kind == 0:
         reason = data.draw(st.sampled_from(["r", " "]))
         # A blank reason is refused by the command model at the edge; built unchecked here,
@@ -211,6 +212,10 @@ def case_command(data: st.DataObject, case: Case, now: Any) -> c.Command:
         )
     if kind == 35:
         return c.RequestLicenceRevocation(case_id=cid, reason="r", document_number="d")
+    if kind == 37:
+        return c.RemindTask(
+            case_id=cid, task_id=pick(data, tasks), threshold=data.draw(st.sampled_from(Threshold))
+        )
     if kind == 36:
         incidents = list(case.incidents)
         use_existing: bool = data.draw(st.booleans())
