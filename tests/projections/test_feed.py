@@ -24,7 +24,8 @@ from tests.gateways.kafka_reading import read_topic
 from tests.projections.feeds import feed_running, kill_feeds
 
 pytestmark = pytest.mark.kafka
-EVENTS = 12_000  # a dozen frames: more than the feed can hold in its pipe and queue
+EVENTS = 30_000  # thirty frames: more than the feed's queue (16 frames) and its pipe hold, so it
+# is still running when the first frame has been applied (12,000 fitted, and raced)
 ALWAYS, NEVER = 0, 10**9
 
 
