@@ -9,7 +9,7 @@ from datetime import datetime
 
 from domain.actions import Action
 from domain.case_acceptance import AcceptanceMixin
-from domain.case_base import DISTRICT_OFFICE, check_uscc_value
+from domain.case_base import check_uscc_value
 from domain.case_lifecycle import LifecycleMixin
 from domain.case_orders import PRODUCTION_STOPPED
 from domain.errors import InvalidInput, RuleViolation
@@ -534,4 +534,4 @@ class DutiesMixin(LifecycleMixin, AcceptanceMixin):
             )
 
 
-__all__ = ["DISTRICT_OFFICE", "DutiesMixin"]
+__all__ = ["DutiesMixin"]
