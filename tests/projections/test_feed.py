@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench.bench_projections import base_events, fill_topic
 from gateways.topics import Topics, ensure_topics
@@ -116,6 +116,15 @@ def test_a_runner_told_to_stop_leaves_its_feed_and_resumes_later(
     assert status.digest(db) == in_one_process["status"]
 
 
+def partition_end(bootstrap: str, topic: str, partition: int) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        where = TopicPartition(topic, partition)
+        return int(consumer.end_offsets([where])[where])
+    finally:
+        consumer.close()
+
+
 def test_a_feed_ends_after_its_backlog_and_says_why_when_it_fails(
     stream: Topics, kafka_bootstrap: str
 ) -> None:
@@ -124,22 +133,24 @@ def test_a_feed_ends_after_its_backlog_and_says_why_when_it_fails(
         frames = [f for f in feed.frames() if f is not None]
     assert [(p, o) for frame in frames for p, o, *_ in frame] == [(0, o) for o in range(10)]
     # Asked for more than partition 0 holds, the feed waits at its end; killed there,
-    # it is reported, not taken for a finished backlog.
-    frames_seen: list[object] = []
+    # it is reported, not taken for a finished backlog. It is killed only once it has
+    # sent all partition 0 holds (a busy machine may start it slower than any timeout).
+    held = partition_end(kafka_bootstrap, topic, 0)
+    offsets_seen: list[int] = []
 
     def read_until_killed(feed: BacklogFeed) -> None:
         for frame in feed.frames(timeout_s=0.5):
-            if frame is None:
+            if frame is not None:
+                offsets_seen.extend(o for p, o, *_ in frame)
+            elif len(offsets_seen) == held:
                 kill_feeds(f"--end 0:{EVENTS * 10}")
-            else:
-                frames_seen.append(frame)
 
     with (
         BacklogFeed(kafka_bootstrap, topic, {0: 0}, {0: EVENTS * 10}) as feed,
         pytest.raises(FeedError, match="exit status -9"),
     ):
         read_until_killed(feed)
-    assert frames_seen, "it sent what partition 0 holds before it waited"
+    assert offsets_seen == list(range(held)), "it sent what partition 0 holds before it waited"
 
 
 def test_a_live_runner_whose_feed_dies_reads_on_in_its_own_process(
