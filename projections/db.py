@@ -80,7 +80,9 @@ class Database:
         if parts.scheme == "sqlite":
             self.dialect = "sqlite"
             path = unquote(parts.path)
-            if path not in (":memory:", "/:memory:"):
+            if path in (":memory:", "/:memory:"):
+                path = ":memory:"  # not a file named ":memory:" at the root, shared by all
+            else:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._sqlite = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=30
