@@ -25,14 +25,21 @@ class Deadline:
     def done_late(self) -> bool:
         return self.done_at is not None and self.done_at > self.deadline
 
+    def yellow_from(self) -> datetime:
+        """When an open task turns yellow: when a share YELLOW_WHEN_LEFT of its time, or a
+        day, is all that is left (at once if it was given no time at all). Stored in the
+        views, so that they count colours by comparing moments."""
+        span = self.deadline - self.assigned_at
+        if span <= timedelta(0):
+            return self.assigned_at
+        return self.deadline - max(span * YELLOW_WHEN_LEFT, timedelta(days=1))
+
     def escalation(self, now: datetime) -> Escalation:
         if self.done_at is not None:
             return Escalation.DONE
         if now > self.deadline:
             return Escalation.RED
-        span = (self.deadline - self.assigned_at).total_seconds()
-        left = (self.deadline - now).total_seconds()
-        if span <= 0 or left <= span * YELLOW_WHEN_LEFT or left <= 86400:
+        if now >= self.yellow_from():
             return Escalation.YELLOW
         return Escalation.GREEN
 

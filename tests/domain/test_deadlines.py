@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from domain import commands as c
 from domain.deadlines import Deadline
+from domain.linkage import YELLOW_WHEN_LEFT
 from domain.values import Escalation, ProblemKind
 from tests.domain.scenario import TOWN, Scenario
 
@@ -48,3 +52,26 @@ def test_a_cases_overdue_tasks_follow_the_injected_clock(s: Scenario) -> None:
     suspension = next(t for t in case.tasks.values() if t.completes_on.value == "order_suspension")
     assert suspension.done_at is not None
     assert not suspension.clock.done_late()
+
+
+@given(
+    given_hours=st.integers(0, 24 * 120),
+    at_hours=st.integers(0, 24 * 130),
+)
+def test_an_open_task_turns_yellow_when_a_share_of_its_time_or_a_day_is_left(
+    given_hours: int, at_hours: int
+) -> None:
+    """DOMAIN.md 9, spelled out here apart from the code: red past the deadline; yellow
+    with YELLOW_WHEN_LEFT of the time or one day left (or no time given); else green."""
+    d = Deadline(assigned_at=T, deadline=T + timedelta(hours=given_hours))
+    now = T + timedelta(hours=at_hours)
+    span = (d.deadline - d.assigned_at).total_seconds()
+    left = (d.deadline - now).total_seconds()
+    if now > d.deadline:
+        expected = Escalation.RED
+    elif span <= 0 or left <= span * YELLOW_WHEN_LEFT or left <= 86400:
+        expected = Escalation.YELLOW
+    else:
+        expected = Escalation.GREEN
+    assert d.escalation(now) is expected
+    assert (now >= d.yellow_from()) == (expected is not Escalation.GREEN)
