@@ -18,8 +18,10 @@ from api.routers import (
     enterprises,
     health,
     inbox,
+    inbox_stream,
     meta,
     patrols,
+    subscriptions,
     supervision,
     utilities,
 )
@@ -62,10 +64,22 @@ def create_app(services: Services | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["*"],
         )
-    routers = (health, meta, commands, enterprises, inbox, patrols, supervision, audit, utilities)
+    routers = (
+        health,
+        meta,
+        commands,
+        enterprises,
+        inbox,
+        inbox_stream,
+        subscriptions,
+        patrols,
+        supervision,
+        audit,
+        utilities,
+    )
     for module in routers:
         app.include_router(module.router)
     if services is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -16,8 +18,10 @@ from gateways.receipts import ReceiptGateway
 from gateways.relay import EventRelay
 from gateways.reminders import Reminders
 from gateways.topics import Topics
+from gateways.webhooks import Backoff, Webhooks
 from projections.audit import AuditProjection
 from projections.db import Database
+from projections.notify import NotifyProjection
 from projections.runner import Projection, ProjectionRunner, setup
 from projections.status import StatusProjection
 from projections.workers import SCHEMA as WORKERS_SCHEMA
@@ -97,7 +101,36 @@ class Services:
         return Database(self.settings.view_store)
 
     def projections(self) -> dict[str, Projection]:
-        return {"status": StatusProjection(), "audit": AuditProjection()}
+        """Every projection of the events topic: the views, and the notify gateway's outbox."""
+        return {
+            "status": StatusProjection(),
+            "audit": AuditProjection(),
+            "notify": NotifyProjection(),
+        }
+
+    def webhooks(self) -> Webhooks:
+        s = self.settings
+        return Webhooks(
+            self.views(),
+            s.webhook_key(),
+            backoff=Backoff(
+                s.webhook_backoff_base_seconds,
+                s.webhook_backoff_cap_seconds,
+                s.webhook_max_attempts,
+            ),
+            timeout_s=s.webhook_timeout_seconds,
+            allow_private=s.webhook_allow_private,
+            lanes=s.webhook_lanes,
+            lease_seconds=s.webhook_lease_seconds,
+            beacon=self.beacon("webhooks"),
+        )
+
+    def notify(self) -> list[tuple[str, Callable[[threading.Event], None]]]:
+        """`liandong notify`: the outbox projection and the webhooks that post it."""
+        return [
+            ("projection:notify", self.projection_runner("notify").run),
+            ("webhooks", self.webhooks().run),
+        ]
 
     def projection_runner(self, name: str) -> ProjectionRunner:
         return ProjectionRunner(

@@ -42,11 +42,16 @@ def _serve(args: argparse.Namespace) -> int:
     workers = []
     if args.workers:
         # One process for a local setup; production runs `liandong relay`,
-        # `liandong receipts` and `liandong projections run` as processes of their own.
+        # `liandong receipts`, `liandong projections run`, `liandong reminders` and
+        # `liandong notify` as processes of their own.
         receipts = services.receipt_gateway()
-        targets = [("relay", services.relay().run), ("receipts", receipts.run)]
+        targets: list[tuple[str, Callable[[threading.Event], None]]] = [
+            ("relay", services.relay().run),
+            ("receipts", receipts.run),
+        ]
         targets += [(name, services.projection_runner(name).run) for name in ("status", "audit")]
         targets.append(("reminders", services.reminders().run))
+        targets += services.notify()
         for name, target in targets:
             worker = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
             worker.start()
@@ -157,6 +162,13 @@ def _receipts(_: argparse.Namespace) -> int:
 def _reminders(_: argparse.Namespace) -> int:
     def run(services: Services, stop: threading.Event) -> None:
         services.reminders().run(stop)
+
+    return worker(run)
+
+
+def _notify(_: argparse.Namespace) -> int:
+    def run(services: Services, stop: threading.Event) -> None:
+        run_threads(services.notify(), stop)
 
     return worker(run)
 
@@ -289,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "reminders", help="remind units before deadlines; 督办 what is overdue"
     ).set_defaults(func=_reminders)
+    sub.add_parser(
+        "notify", help="push each unit's inbox changes to its webhooks (signed, retried)"
+    ).set_defaults(func=_notify)
     agent = sub.add_parser("utility-agent", help="reference client for a utility's IT staff")
     agent.add_argument("--utility", required=True, choices=["power", "water", "gas"])
     agent.add_argument(

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
             "projection:status",
             "projection:audit",
             "reminders",
+            "projection:notify",
+            "webhooks",
         ],
         description="workers /health expects to be running (each reports a heartbeat)",
     )
@@ -111,6 +113,36 @@ class Settings(BaseSettings):
     )
     reminders_interval_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="how often `liandong reminders` looks"
+    )
+    webhook_signing_key_file: Path | None = Field(
+        default=None,
+        description="the Ed25519 private key (PEM) that signs webhook deliveries (Standard "
+        "Webhooks v1a); without one, the public development key, which production refuses",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="let subscriptions post to loopback and private addresses (tests only)",
+    )
+    webhook_allow_http: bool = Field(
+        default=False, description="let subscriptions post over plain http (tests only)"
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="failed attempts before a delivery is dead-lettered"
+    )
+    webhook_backoff_base_seconds: float = Field(default=1.0, gt=0, le=3600)
+    webhook_backoff_cap_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="an endpoint that has not answered by then failed"
+    )
+    webhook_lanes: int = Field(
+        default=32, ge=1, le=1024, description="subscriptions one notify process posts to at once"
+    )
+    webhook_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how long a notify process owns a subscription's lane without renewing it "
+        "(after a crash, another process takes the lane over after this long)",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="request size limit")
     request_read_timeout_seconds: float = Field(
@@ -159,6 +191,17 @@ class Settings(BaseSettings):
         if self.signing_key_file is not None:
             return SigningKey.load(self.signing_key_file)
         return development_key("district")
+
+    def webhook_key(self) -> SigningKey:
+        """The key that signs webhook deliveries (its own: not the order-signing key)."""
+        if self.webhook_signing_key_file is not None:
+            return SigningKey.load(self.webhook_signing_key_file)
+        if self.environment == "production":
+            raise ValueError(
+                "production refuses the public development webhook key: set "
+                "LIANDONG_WEBHOOK_SIGNING_KEY_FILE (liandong keys new)"
+            )
+        return development_key("webhooks")
 
     def district_public_keys(self) -> list[PublicKey]:
         """Every key an order may be signed with: the current one, then retired ones."""

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -46,11 +46,13 @@ from domain.patrol import Patrol
 from domain.records import EnterpriseDetails
 from domain.registry_record import REGISTRY_RECORD_ID, RegistryRecord, registry_content
 from domain.requests import RequestHandled, RequestRecord, request_record_id
+from domain.subscriptions import Subscribe, Subscription
 from domain.transcoding import OrjsonTranscoder, PydanticMapper
 from domain.units import UnitsRegistry, default_registry
 from domain.values import Actor, CaseState
 
 Clock = Callable[[], datetime]
+A = TypeVar("A")
 
 
 def utc_now() -> datetime:
@@ -267,11 +269,7 @@ class Liandong(Application[UUID]):
     # ------------------------------------------------------------ 四山 control areas
 
     def control_areas(self) -> ControlAreas | None:
-        try:
-            areas: Any = self.repository.get(CONTROL_AREAS_ID, projector_func=project)
-        except AggregateNotFoundError:
-            return None
-        return cast(ControlAreas, areas)
+        return self._find(CONTROL_AREAS_ID, ControlAreas)
 
     def maintain_control_areas(
         self,
@@ -366,6 +364,55 @@ class Liandong(Application[UUID]):
         cast(Credential, credential).revoke(actor, self.clock(), reason)
         return self._save(credential)
 
+    # ------------------------------------------------------------ webhook subscriptions
+
+    def subscribe(
+        self,
+        actor: Actor,
+        command: Subscribe,
+        *,
+        allow_private: bool = False,
+        allow_http: bool = False,
+    ) -> CommandResult:
+        """A unit subscribes an endpoint of its own to what waits on it."""
+        if actor.unit not in self.units:
+            raise NotFound(
+                f"no unit {actor.unit!r}",
+                rule="subscriptions belong to registered units",
+                field="unit",
+                message_zh=f"单位 {actor.unit!r} 未登记",
+            )
+        subscription = Subscription.create(
+            actor,
+            self.clock(),
+            uuid4(),
+            command,
+            allow_private=allow_private,
+            allow_http=allow_http,
+        )
+        return self._save(subscription, created={"subscription_id": str(subscription.id)})
+
+    def subscription(self, unit: str, subscription_id: UUID) -> Subscription:
+        """A unit's own subscription; another unit's looks as if it did not exist."""
+        found = self._find(subscription_id, Subscription)
+        if found is None or found.unit != unit:
+            raise NotFound(
+                f"no subscription {subscription_id}",
+                rule="a unit manages its own subscriptions only",
+                field="subscription_id",
+                message_zh=f"订阅 {subscription_id} 不存在",
+            )
+        return found
+
+    def change_subscription(
+        self, actor: Actor, subscription_id: UUID, change: Literal["pause", "resume", "delete"]
+    ) -> CommandResult:
+        subscription = self.subscription(actor.unit, subscription_id)
+        {"pause": subscription.pause, "resume": subscription.resume, "delete": subscription.delete}[
+            change
+        ](actor, self.clock())
+        return self._save(subscription, created={"subscription_id": str(subscription_id)})
+
     # ------------------------------------------------------------ queries
 
     def get_case(self, case_id: UUID, version: int | None = None) -> Case:
@@ -441,6 +488,14 @@ class Liandong(Application[UUID]):
             if len(found) < page:
                 return 0
             start = found[-1].id + 1
+
+    def _find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate of that id and kind as it stands now, or None."""
+        try:
+            found: Any = self.repository.get(aggregate_id, projector_func=project)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
 
     def _save(
         self,
@@ -545,11 +600,8 @@ class Liandong(Application[UUID]):
             )
 
     def _require_patrol(self, patrol_id: UUID, town: str) -> None:
-        try:
-            patrol: Any = self.repository.get(patrol_id, projector_func=project)
-        except AggregateNotFoundError:
-            patrol = None
-        if not isinstance(patrol, Patrol) or patrol.town != town:
+        patrol = self._find(patrol_id, Patrol)
+        if patrol is None or patrol.town != town:
             raise InvalidInput(
                 f"no patrol {patrol_id} of {town}",
                 rule="a listing from a patrol names that town's patrol",

@@ -13,6 +13,7 @@ from domain.indexes import UsccRegistered
 from domain.patrol import PatrolRecorded
 from domain.registry_record import UnitsRegistryAdopted, UnitsRegistryChanged
 from domain.requests import RequestHandled
+from domain.subscriptions import SUBSCRIPTION_EVENTS
 from domain.values import Utility
 from gateways.envelope import SOURCE, event_type
 from gateways.kafka_access import Kafka, KafkaAccess, access
@@ -109,6 +110,7 @@ def document(
         KeyRevoked,
         UnitsRegistryAdopted,
         UnitsRegistryChanged,
+        *SUBSCRIPTION_EVENTS,
     ]
     refs, schemas = _schemas([*events, OrderMessage, Receipt])
     messages = {

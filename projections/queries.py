@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.deadlines import Deadline
+from domain.notifications import KIND_OF_ACTION, ItemKind, item_kind
 from domain.values import Escalation
 from projections.audit import ENTRY_COLUMNS, AuditProjection, row_to_entry
 from projections.db import Database, parse_utc, utc_text
@@ -289,14 +290,6 @@ def wait_for_case(db: Database, case_id: str, version: int, timeout_s: float = 5
         time.sleep(0.02)
 
 
-INBOX_KINDS = {
-    "execute_order": "order",
-    "sign_acceptance": "acceptance",
-    "answer_supervision_notice": "supervision_notice",
-    "arbitrate_dispute": "dispute",
-}
-
-
 def inbox(
     db: Database,
     unit: str,
@@ -312,7 +305,10 @@ def inbox(
     """What waits on `unit`: its open tasks across all cases, by deadline (orders to carry
     out, acceptances to sign, notices to answer and disputes to arbitrate are tasks too),
     each with its case and colour; the counts per colour of everything waiting; and the
-    cursor of the next page (`deadline|case_id|task_id` of the last item)."""
+    cursor of the next page (`deadline|case_id|task_id` of the last item).
+
+    All in SQL, on the index of open tasks by unit and deadline: the colours are read
+    by comparing `now` with each task's deadline and the moment it turns yellow."""
     p = StatusProjection()
     where = ["t.unit = ?", "t.done_at IS NULL", "t.cancelled_at IS NULL"]
     params: list[Any] = [unit]
@@ -320,43 +316,108 @@ def inbox(
         where.append("c.town = ?")
         params.append(town)
     if kind is not None:
-        actions = [a for a, k in INBOX_KINDS.items() if k == kind]
-        if kind == "task":
-            where.append(f"t.completes_on NOT IN ({', '.join('?' for _ in INBOX_KINDS)})")
-            params += list(INBOX_KINDS)
+        special = [a.value for a in KIND_OF_ACTION]
+        chosen = [a.value for a, k in KIND_OF_ACTION.items() if k == kind]
+        if kind == ItemKind.TASK:
+            where.append(f"t.completes_on NOT IN ({', '.join('?' for _ in special)})")
+            params += special
         else:
-            where.append(f"t.completes_on IN ({', '.join('?' for _ in actions) or 'NULL'})")
-            params += actions
+            where.append(f"t.completes_on IN ({', '.join('?' for _ in chosen) or 'NULL'})")
+            params += chosen
     if due_before is not None:
         where.append("t.deadline < ?")
         params.append(utc_text(due_before))
+    moment = utc_text(now)
+    tables = f"{p.t('tasks')} t JOIN {p.t('cases')} c ON c.case_id = t.case_id"
+    join_needed = town is not None
+    counted = db.query(
+        "SELECT "
+        "coalesce(sum(CASE WHEN t.deadline < ? THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN t.deadline >= ? AND t.yellow_from <= ? THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN t.deadline >= ? AND t.yellow_from > ? THEN 1 ELSE 0 END), 0) "
+        f"FROM {tables if join_needed else p.t('tasks') + ' t'} WHERE {' AND '.join(where)}",
+        (moment, moment, moment, moment, moment, *params),
+    )[0]
+    counts = {
+        Escalation.RED.value: int(counted[0]),
+        Escalation.YELLOW.value: int(counted[1]),
+        Escalation.GREEN.value: int(counted[2]),
+    }
+    if colour == Escalation.RED.value:
+        where.append("t.deadline < ?")
+        params.append(moment)
+    elif colour == Escalation.YELLOW.value:
+        where += ["t.deadline >= ?", "t.yellow_from <= ?"]
+        params += [moment, moment]
+    elif colour == Escalation.GREEN.value:
+        where += ["t.deadline >= ?", "t.yellow_from > ?"]
+        params += [moment, moment]
+    if cursor is not None:
+        deadline, _, rest = cursor.partition("|")
+        case_id, _, task_id = rest.partition("|")
+        where.append(
+            "(t.deadline > ? OR (t.deadline = ? AND (t.case_id > ? "
+            "OR (t.case_id = ? AND t.task_id > ?))))"
+        )
+        params += [deadline, deadline, case_id, case_id, task_id]
+    columns = ", ".join(f"t.{c}" for c in TASK_COLUMNS)
+    rows = db.query(
+        f"SELECT {columns}, c.name, c.town FROM {tables} WHERE {' AND '.join(where)} "
+        "ORDER BY t.deadline, t.case_id, t.task_id LIMIT ?",
+        (*params, limit + 1),
+    )
+    items: list[dict[str, Any]] = []
+    for row in rows[:limit]:
+        item = _task(row[: len(TASK_COLUMNS)], now)
+        item["case_name"], item["town"] = row[len(TASK_COLUMNS)], row[len(TASK_COLUMNS) + 1]
+        item["kind"] = item_kind(item["completes_on"]).value
+        items.append(item)
+    last = items[-1] if len(rows) > limit else None
+    next_cursor = f"{last['deadline']}|{last['case_id']}|{last['task_id']}" if last else None
+    return items, counts, next_cursor
+
+
+def inbox_item(db: Database, case_id: str, task_id: str, now: datetime) -> dict[str, Any] | None:
+    """One task as an inbox item (whether still open or not), or None."""
+    p = StatusProjection()
     columns = ", ".join(f"t.{c}" for c in TASK_COLUMNS)
     rows = db.query(
         f"SELECT {columns}, c.name, c.town FROM {p.t('tasks')} t "
-        f"JOIN {p.t('cases')} c ON c.case_id = t.case_id WHERE {' AND '.join(where)} "
-        "ORDER BY t.deadline, t.case_id, t.task_id",
-        tuple(params),
+        f"JOIN {p.t('cases')} c ON c.case_id = t.case_id "
+        "WHERE t.case_id = ? AND t.task_id = ?",
+        (case_id, task_id),
     )
-    counts = {e.value: 0 for e in (Escalation.GREEN, Escalation.YELLOW, Escalation.RED)}
-    items: list[dict[str, Any]] = []
-    for row in rows:
-        item = _task(row[: len(TASK_COLUMNS)], now)
-        counts[item["escalation"]] += 1
-        if colour is not None and item["escalation"] != colour:
-            continue
-        key = f"{item['deadline']}|{item['case_id']}|{item['task_id']}"
-        if cursor is not None and key <= cursor:
-            continue
-        item["case_name"], item["town"] = row[len(TASK_COLUMNS)], row[len(TASK_COLUMNS) + 1]
-        item["kind"] = INBOX_KINDS.get(item["completes_on"], "task")
-        items.append(item)
-    page = items[:limit]
-    more = len(items) > limit
-    last = page[-1] if page else None
-    next_cursor = (
-        f"{last['deadline']}|{last['case_id']}|{last['task_id']}" if more and last else None
+    if not rows:
+        return None
+    item = _task(rows[0][: len(TASK_COLUMNS)], now)
+    item["case_name"], item["town"] = rows[0][len(TASK_COLUMNS) :]
+    item["kind"] = item_kind(item["completes_on"]).value
+    return item
+
+
+@dataclass(frozen=True)
+class InboxChange:
+    seq: int
+    case_id: str
+    task_id: str
+    change: str
+    kind: str
+    at: str
+
+
+def inbox_changes(db: Database, unit: str, after: int, limit: int = 200) -> list[InboxChange]:
+    """What changed in `unit`'s inbox after change `after`, in order (the live stream)."""
+    rows = db.query(
+        f"SELECT seq, case_id, task_id, change, kind, at FROM {StatusProjection().t('changes')} "
+        "WHERE unit = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (unit, after, limit),
     )
-    return page, counts, next_cursor
+    return [InboxChange(int(r[0]), *r[1:]) for r in rows]
+
+
+def last_inbox_change(db: Database) -> int:
+    rows = db.query(f"SELECT max(seq) FROM {StatusProjection().t('changes')}")
+    return int(rows[0][0] or 0)
 
 
 def wait_for_patrol(db: Database, patrol_id: str, timeout_s: float = 5.0) -> bool:

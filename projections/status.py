@@ -23,6 +23,8 @@ import orjson
 from domain.case import Case
 from domain.case_memory import CaseImage, image_of, restore
 from domain.events import CaseEvent, all_case_events
+from domain.notifications import ItemChange, item_changes
+from domain.records import TaskRecord
 from projections.db import Database, Tx, utc_text
 from projections.runner import EventRecord, Projection
 from projections.status_rows import (
@@ -39,8 +41,10 @@ from projections.status_rows import (
 )
 
 # Bump when the tables' shape changes: the view is then dropped and rebuilt from the topic.
-SCHEMA_VERSION = 4
-TABLES = ("cases", "tasks", "orders", "notices", "disputes", "patrols")
+SCHEMA_VERSION = 5
+TABLES = ("cases", "tasks", "orders", "notices", "disputes", "patrols", "changes")
+# The live stream (GET /inbox/stream) reads the inbox changes of the last this many.
+CHANGES_KEPT = 100_000
 SCHEMA = {
     "cases": """(
         case_id TEXT PRIMARY KEY, version INTEGER NOT NULL, name TEXT NOT NULL, uscc TEXT,
@@ -59,7 +63,7 @@ SCHEMA = {
         case_id TEXT NOT NULL, task_id TEXT NOT NULL, unit TEXT NOT NULL, duty TEXT NOT NULL,
         completes_on TEXT NOT NULL, ref TEXT, assigned_by TEXT, assigned_at TEXT NOT NULL,
         deadline TEXT NOT NULL,
-        done_at TEXT, cancelled_at TEXT, reminded TEXT NOT NULL,
+        done_at TEXT, cancelled_at TEXT, reminded TEXT NOT NULL, yellow_from TEXT NOT NULL,
         PRIMARY KEY (case_id, task_id))""",
     "orders": """(
         order_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, utility TEXT NOT NULL,
@@ -74,6 +78,11 @@ SCHEMA = {
         case_id TEXT NOT NULL, dispute_id TEXT NOT NULL, task_id TEXT NOT NULL,
         raised_by TEXT NOT NULL, resolved_to TEXT, raised_at TEXT,
         PRIMARY KEY (case_id, dispute_id))""",
+    # What changed in which unit's inbox (domain.notifications), in the order written:
+    # one writer at a time holds the projection's lock, so `seq` grows in commit order.
+    "changes": """(
+        seq {serial}, unit TEXT NOT NULL, case_id TEXT NOT NULL, task_id TEXT NOT NULL,
+        change TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL)""",
     "patrols": """(
         patrol_id TEXT PRIMARY KEY, town TEXT NOT NULL, patrol_date TEXT NOT NULL,
         area TEXT NOT NULL, findings TEXT NOT NULL, evidence INTEGER NOT NULL,
@@ -81,10 +90,11 @@ SCHEMA = {
 }
 INDEXES = {
     "cases": ["town", "state", "disposition", "found_by_patrol"],
-    "tasks": ["unit, deadline", "deadline"],  # an inbox: one unit's tasks by deadline
+    "tasks": ["unit, deadline", "deadline"],
     "orders": ["utility, status"],
     "notices": ["unit"],
     "patrols": ["town, patrol_date"],
+    "changes": ["unit, seq"],
 }
 KEYS = {
     "cases": ("case_id",),
@@ -93,7 +103,20 @@ KEYS = {
     "notices": ("case_id", "notice_id"),
     "disputes": ("case_id", "dispute_id"),
     "patrols": ("patrol_id",),
+    "changes": ("seq",),
 }
+# An inbox: one unit's open tasks by deadline, the page order (a task done or cancelled
+# leaves the index, so a department's inbox does not scan its years of closed work).
+PARTIAL_INDEXES = {
+    "open": (
+        "tasks",
+        "(unit, deadline, case_id, task_id) WHERE done_at IS NULL AND cancelled_at IS NULL",
+    ),
+}
+SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgres": "BIGSERIAL PRIMARY KEY"}
+# The change log's numbers depend on when the view was built (a rebuild numbers afresh,
+# and old entries are pruned), so two views equal in content may differ in them.
+NOT_DIGESTED = frozenset({"changes"})
 # Events of the store that are not about a case (indexes, requests, keys, the registry).
 NOT_CASE_EVENTS = frozenset(
     {
@@ -109,6 +132,10 @@ NOT_CASE_EVENTS = frozenset(
         "ControlAreaDefined",
         "ControlAreaRemoved",
         "RegistrationRefused",
+        "SubscriptionCreated",
+        "SubscriptionPaused",
+        "SubscriptionResumed",
+        "SubscriptionDeleted",
     }
 )
 EVENT_CLASSES: dict[str, type[CaseEvent]] = {cls.__name__: cls for cls in all_case_events()}
@@ -116,7 +143,7 @@ CACHE_SIZE = 20_000
 
 
 @dataclass
-class _Working:
+class WorkingCase:
     """A case being projected in this batch, and what its rows held before it."""
 
     case: Case
@@ -127,18 +154,28 @@ class _Working:
 
 class StatusProjection:
     prepare: str | None = None  # applying needs the view's rows: nothing to do ahead in a feed
+    base_name = "status"
+    # The view's shape, as class attributes so that a projection that follows cases the
+    # same way (projections/notify.py) can keep other tables.
+    schema_version = SCHEMA_VERSION
+    schema: dict[str, str] = SCHEMA
+    tables: tuple[str, ...] = TABLES
+    indexes: dict[str, list[str]] = INDEXES
+    keys: dict[str, tuple[str, ...]] = KEYS
+    partial_indexes: dict[str, tuple[str, str]] = PARTIAL_INDEXES
 
     def __init__(self, suffix: str = "", cache_size: int = CACHE_SIZE) -> None:
         self.suffix = suffix
-        self.name = f"status{suffix}"
+        self.name = f"{self.base_name}{suffix}"
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, _Working] = OrderedDict()
+        self._cache: OrderedDict[str, WorkingCase] = OrderedDict()
+        self._told_in_batch = 0
 
     def t(self, table: str) -> str:
-        return f"status_{table}{self.suffix}"
+        return f"{self.base_name}_{table}{self.suffix}"
 
     def shadow(self) -> Projection:
-        return StatusProjection(self.suffix + "__rebuild", self.cache_size)
+        return type(self)(self.suffix + "__rebuild", self.cache_size)
 
     def create(self, tx: Tx) -> None:
         tx.execute(
@@ -148,37 +185,44 @@ class StatusProjection:
         row = tx.execute(
             "SELECT version FROM projection_schema WHERE projection = ?", (self.name,)
         ).fetchone()
-        if row is None or int(row[0]) != SCHEMA_VERSION:
+        if row is None or int(row[0]) != self.schema_version:
             # A view of another shape (or none): start it afresh from the topic's beginning.
             self.drop(tx)
             tx.execute("DELETE FROM projection_offsets WHERE projection = ?", (self.name,))
             tx.execute(
                 "INSERT INTO projection_schema (projection, version) VALUES (?, ?) "
                 "ON CONFLICT (projection) DO UPDATE SET version = excluded.version",
-                (self.name, SCHEMA_VERSION),
+                (self.name, self.schema_version),
             )
-        for table, columns in SCHEMA.items():
+        for table, columns in self.schema.items():
+            columns = columns.replace("{serial}", SERIAL[tx.dialect])
             tx.execute(f"CREATE TABLE IF NOT EXISTS {self.t(table)} {columns}")
-            for i, cols in enumerate(INDEXES.get(table, [])):
+            for i, cols in enumerate(self.indexes.get(table, [])):
                 tx.execute(
                     f"CREATE INDEX IF NOT EXISTS ix_{self.t(table)}_{i} ON {self.t(table)} ({cols})"
                 )
+        for name, (table, index) in self.partial_indexes.items():
+            tx.execute(
+                f"CREATE INDEX IF NOT EXISTS ix_{self.t(table)}_{name} ON {self.t(table)} {index}"
+            )
 
     def drop(self, tx: Tx) -> None:
-        for table in TABLES:
+        for table in self.tables:
             tx.execute(f"DROP TABLE IF EXISTS {self.t(table)}")
 
     def rename_from(self, tx: Tx, shadow: Projection) -> None:
-        assert isinstance(shadow, StatusProjection)
-        for table in TABLES:
+        assert isinstance(shadow, type(self))
+        for table in self.tables:
             tx.execute(f"ALTER TABLE {shadow.t(table)} RENAME TO {self.t(table)}")
         self.forget()
 
     def digest(self, db: Database) -> str:
         """SHA-256 over every row of every table, in key order: equal views, equal digests."""
         h = hashlib.sha256()
-        for table in TABLES:
-            order = ", ".join(KEYS[table])
+        for table in self.tables:
+            if table in NOT_DIGESTED:
+                continue
+            order = ", ".join(self.keys[table])
             for row in db.query(f"SELECT * FROM {self.t(table)} ORDER BY {order}"):
                 h.update(orjson.dumps(list(row)))
         return h.hexdigest()
@@ -192,7 +236,8 @@ class StatusProjection:
         # Records of one case come from one partition, in order: applying each batch in
         # arrival order keeps every case's events in order. Nothing is held back.
         consumed: dict[int, int] = {}
-        touched: dict[str, _Working] = {}
+        touched: dict[str, WorkingCase] = {}
+        self._told_in_batch = 0
         try:
             for event in events:
                 self._apply(tx, event, touched)
@@ -200,6 +245,12 @@ class StatusProjection:
             for case_id, working in touched.items():
                 if working.changed:
                     self._write(tx, case_id, working)
+            if self._told_in_batch:
+                tx.execute(
+                    f"DELETE FROM {self.t('changes')} WHERE seq < "
+                    f"(SELECT max(seq) FROM {self.t('changes')}) - ?",
+                    (CHANGES_KEPT,),
+                )
         except BaseException:
             self.forget()  # the transaction rolls back: what the cache holds may be ahead
             raise
@@ -213,11 +264,8 @@ class StatusProjection:
     def apply(self, tx: Tx, event: EventRecord) -> None:
         self.apply_all(tx, [event])
 
-    def _apply(self, tx: Tx, event: EventRecord, touched: dict[str, _Working]) -> None:
-        if event.type == "PatrolRecorded":
-            self._patrol(tx, event)
-            return
-        if event.type in NOT_CASE_EVENTS:
+    def _apply(self, tx: Tx, event: EventRecord, touched: dict[str, WorkingCase]) -> None:
+        if self._not_of_a_case(tx, event):
             return
         cls = EVENT_CLASSES.get(event.type)
         if cls is None:
@@ -230,11 +278,13 @@ class StatusProjection:
                 raise ValueError(
                     f"case {case_id} is not in the view, and {event.type} is not its first event"
                 )
-            working = _Working(case=cast(Case, domain_event.mutate(None)), written={})
+            tasks_before: dict[str, TaskRecord] = {}
+            working = WorkingCase(case=cast(Case, domain_event.mutate(None)), written={})
         elif domain_event.originator_version <= working.case.version:
             touched[case_id] = working
             return  # applied already (a replay after a crash): nothing changes
         else:
+            tasks_before = dict(working.case.tasks)
             working.case = cast(Case, domain_event.mutate(working.case))
         working.changed = True
         data = event.data
@@ -243,10 +293,34 @@ class StatusProjection:
             "action": data.get("action"),
             "unit": data["actor"]["unit"],
             "at": utc_text(data["timestamp"]),
+            "position": event.position,
         }
         touched[case_id] = working
+        changes = item_changes(tasks_before, working.case.tasks)
+        if changes:
+            self._told(tx, working, changes)
 
-    def _load(self, tx: Tx, case_id: str) -> _Working | None:
+    def _told(self, tx: Tx, working: WorkingCase, changes: list[ItemChange]) -> None:
+        """Records what one event changed in which unit's inbox (the live stream's log)."""
+        tx.executemany(
+            f"INSERT INTO {self.t('changes')} (unit, case_id, task_id, change, kind, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (x.unit, str(working.case.id), x.task.task_id, x.change.value, x.kind.value,
+                 working.last["at"])
+                for x in changes
+            ],
+        )  # fmt: skip
+        self._told_in_batch += len(changes)
+
+    def _not_of_a_case(self, tx: Tx, event: EventRecord) -> bool:
+        """Applies an event that is not about a case (says whether it was one)."""
+        if event.type == "PatrolRecorded":
+            self._patrol(tx, event)
+            return True
+        return event.type in NOT_CASE_EVENTS
+
+    def _load(self, tx: Tx, case_id: str) -> WorkingCase | None:
         cached = self._cache.get(case_id)
         if cached is not None:
             cached.changed = False
@@ -257,14 +331,14 @@ class StatusProjection:
         if row is None:
             return None
         case = restore(CaseImage.model_validate_json(row[0]))
-        return _Working(case=case, written=_records(case))
+        return WorkingCase(case=case, written=case_records(case))
 
-    def _write(self, tx: Tx, case_id: str, working: _Working) -> None:
+    def _write(self, tx: Tx, case_id: str, working: WorkingCase) -> None:
         case = working.case
         image = orjson.dumps(image_of(case).model_dump(mode="json")).decode()
         row = (*case_row(case, working.last), image)
         self._upsert(tx, "cases", (*CASE_COLUMNS, "image"), row)
-        now = _records(case)
+        now = case_records(case)
         rows = {
             "tasks": (TASK_COLUMNS, task_row),
             "orders": (ORDER_COLUMNS, order_row),
@@ -279,7 +353,7 @@ class StatusProjection:
         working.written = now
 
     def _upsert(self, tx: Tx, table: str, columns: tuple[str, ...], row: tuple[Any, ...]) -> None:
-        keys = KEYS[table]
+        keys = self.keys[table]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
         tx.execute(
             f"INSERT INTO {self.t(table)} ({', '.join(columns)}) "
@@ -306,7 +380,7 @@ class StatusProjection:
         )
 
 
-def _records(case: Case) -> dict[str, dict[str, Any]]:
+def case_records(case: Case) -> dict[str, dict[str, Any]]:
     return {
         "tasks": dict(case.tasks),
         "orders": dict(case.orders),

@@ -72,6 +72,7 @@ TASK_COLUMNS = (
     "done_at",
     "cancelled_at",
     "reminded",
+    "yellow_from",  # when it turns yellow (domain.deadlines.Deadline.yellow_from)
 )
 ORDER_COLUMNS = (
     "order_id",
@@ -153,6 +154,7 @@ def task_row(case_id: str, t: TaskRecord) -> tuple[Any, ...]:
         utc_text(t.done_at),
         utc_text(t.cancelled_at),
         ",".join(t.reminded),
+        utc_text(t.clock.yellow_from()),
     )
 
 

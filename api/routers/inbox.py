@@ -8,42 +8,20 @@ like every view); no unit reads another's inbox but the district office.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
-from domain import commands as c
-from domain.actions import Action
-from domain.values import QueryMoment
+from domain.notifications import completing_path
+from domain.values import Actor, QueryMoment
 from projections.queries import inbox
 
 router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
 Kind = Literal["task", "order", "acceptance", "supervision_notice", "dispute"]
 Colour = Literal["green", "yellow", "red"]
-
-
-def _completing_paths() -> dict[Action, str]:
-    """The route that completes a task, per action (from the commands' written slugs)."""
-    paths = {k.action: f"/cases/{{case_id}}/{k.slug}" for k in c.CASE_COMMANDS}
-    for action in (Action.REQUEST_WATER_ORDER, Action.REQUEST_GAS_ORDER):
-        paths[action] = paths[Action.REQUEST_POWER_ORDER]
-    for action in (
-        Action.CLOSE_PETITION,
-        Action.CLOSE_CRIMINAL_INVESTIGATION,
-        Action.CLOSE_REFERRAL,
-        Action.LIFT_VEHICLE_RESTRICTION,
-        Action.CLOSE_HAZARD_REMOVAL,
-    ):
-        paths[action] = paths[Action.CLOSE_PUBLIC_OPINION]
-    paths[Action.ORDER_HAZARD_REMOVAL] = paths[Action.RECORD_PUBLIC_OPINION]
-    paths[Action.EXECUTE_ORDER] = "/orders/{order_id}/" + c.ExecuteOrder.slug
-    return paths
-
-
-COMPLETED_BY = _completing_paths()
 
 
 class Completion(BaseModel):
@@ -75,6 +53,42 @@ class Inbox(BaseModel):
     next_cursor: str | None
 
 
+def whose_inbox(actor: Actor, unit: str | None) -> str:
+    """The inbox asked for: one's own; the district office may read any unit's."""
+    whose = unit or actor.unit
+    if whose != actor.unit and actor.unit != "district-office":
+        raise ApiError(
+            403,
+            "permission_denied",
+            "a unit reads its own inbox (the district office reads every unit's)",
+            "只能查看本单位的待办（区政府办公室可查看各单位）",
+            field="unit",
+            rule="DOMAIN.md 12: every unit has an inbox",
+        )
+    return whose
+
+
+def item_model(i: dict[str, Any]) -> InboxItem:
+    return InboxItem(
+        kind=i["kind"],
+        case_id=i["case_id"],
+        case_name=i["case_name"],
+        town=i["town"],
+        task_id=i["task_id"],
+        duty=i["duty"],
+        ref=i["ref"],
+        assigned_by=i["assigned_by"],
+        assigned_at=i["assigned_at"],
+        deadline=i["deadline"],
+        colour=i["escalation"],
+        overdue_seconds=i["overdue_seconds"],
+        complete_with=Completion(
+            action=i["completes_on"],
+            path=completing_path(i["completes_on"], i["case_id"], i["ref"]),
+        ),
+    )
+
+
 @router.get("/inbox", response_model=Inbox, summary="我的待办: what waits on my unit")
 def get_inbox(
     actor: ActorDep,
@@ -89,16 +103,7 @@ def get_inbox(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Inbox:
-    whose = unit or actor.unit
-    if whose != actor.unit and actor.unit != "district-office":
-        raise ApiError(
-            403,
-            "permission_denied",
-            "a unit reads its own inbox (the district office reads every unit's)",
-            "只能查看本单位的待办（区政府办公室可查看各单位）",
-            field="unit",
-            rule="DOMAIN.md 12: every unit has an inbox",
-        )
+    whose = whose_inbox(actor, unit)
     now = datetime.now(tz=UTC)
     due = due_before if due_before is None or due_before.tzinfo else due_before.replace(tzinfo=UTC)
     items, counts, next_cursor = inbox(
@@ -107,29 +112,7 @@ def get_inbox(
     )  # fmt: skip
     return Inbox(
         unit=whose,
-        items=[
-            InboxItem(
-                kind=i["kind"],
-                case_id=i["case_id"],
-                case_name=i["case_name"],
-                town=i["town"],
-                task_id=i["task_id"],
-                duty=i["duty"],
-                ref=i["ref"],
-                assigned_by=i["assigned_by"],
-                assigned_at=i["assigned_at"],
-                deadline=i["deadline"],
-                colour=i["escalation"],
-                overdue_seconds=i["overdue_seconds"],
-                complete_with=Completion(
-                    action=i["completes_on"],
-                    path=COMPLETED_BY[Action(i["completes_on"])].format(
-                        case_id=i["case_id"], order_id=i["ref"] or ""
-                    ),
-                ),
-            )
-            for i in items
-        ],
+        items=[item_model(i) for i in items],
         counts=counts,
         next_cursor=next_cursor,
     )

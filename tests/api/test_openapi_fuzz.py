@@ -19,6 +19,9 @@ from api.bootstrap import Services, bootstrap
 from api.settings import Settings
 
 pytestmark = pytest.mark.kafka
+# A live stream never ends, so a fuzzer would wait on it for ever; its own tests
+# (tests/api/test_inbox_stream.py) send it what a hostile client would.
+ENDLESS = {"/inbox/stream"}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +46,7 @@ def keys(services: Services) -> dict[str, str]:
     return {
         "GET": services.keys.issue("district-office", "fuzz").key,
         "POST": services.keys.issue("town:degan", "fuzz").key,
+        "DELETE": services.keys.issue("town:degan", "fuzz-delete").key,
     }
 
 
@@ -56,6 +60,8 @@ def test_no_server_errors_and_responses_match_their_schema(
         assert isinstance(result, Ok), f"the OpenAPI document is invalid: {result}"
         operation = result.ok()
         operations += 1
+        if operation.path in ENDLESS:
+            continue
 
         @given(case=operation.as_strategy())
         @settings(

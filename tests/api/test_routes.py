@@ -66,6 +66,7 @@ ROUTES = [
     "GET /enterprises/{case_id}/timeline",
     "GET /health",
     "GET /inbox",
+    "GET /inbox/stream",
     "GET /metrics",
     "POST /orders/{case_id}/{order_no}/acknowledge",
     "POST /orders/{case_id}/{order_no}/cancel",
@@ -74,9 +75,18 @@ ROUTES = [
     "GET /patrols",
     "POST /patrols",
     "POST /registration-refusals",
+    "GET /subscriptions",
+    "POST /subscriptions",
+    "DELETE /subscriptions/{subscription_id}",
+    "GET /subscriptions/{subscription_id}",
+    "GET /subscriptions/{subscription_id}/deliveries",
+    "POST /subscriptions/{subscription_id}/pause",
+    "POST /subscriptions/{subscription_id}/replay",
+    "POST /subscriptions/{subscription_id}/resume",
     "GET /towns",
     "GET /utilities/orders",
     "POST /utilities/receipts",
+    "GET /webhooks/public-key",
 ]
 
 

@@ -9,10 +9,11 @@ from uuid import UUID
 
 from domain.application import Liandong
 from domain.case import Case
+from domain.notifications import item_changes
 from domain.values import Utility
 from projections.db import Database, utc_text
 from projections.runner import EventRecord, setup
-from projections.status import StatusProjection
+from projections.status import EVENT_CLASSES, StatusProjection
 
 
 def records(app: Liandong) -> list[EventRecord]:
@@ -79,6 +80,7 @@ def differences(db: Database, app: Liandong, case_ids: list[UUID]) -> list[str]:
                 utc_text(task.done_at),
                 utc_text(task.cancelled_at),
                 ",".join(task.reminded),
+                utc_text(task.clock.yellow_from()),
             )
             if tasks.get(task.task_id) != expected:
                 wrong.append(f"{case_id} task {task.task_id}: {tasks.get(task.task_id)}")
@@ -147,3 +149,27 @@ def _expected_case(case: Case) -> dict[str, Any]:
         "struck_off_at": utc_text(case.struck_off_at),
         "last_at": utc_text(case.modified_on),
     }
+
+
+def expected_inbox_changes(app: Liandong) -> list[tuple[str, str, str, str]]:
+    """Every inbox change, event by event, from the aggregate's own history: (unit,
+    case, task, change), in log order."""
+    found: list[tuple[str, str, str, str]] = []
+    for record in records(app):
+        if record.type not in EVENT_CLASSES:
+            continue
+        case_id, version = UUID(record.case_id), record.version
+        before = app.get_case(case_id, version=version - 1).tasks if version > 1 else {}
+        after = app.get_case(case_id, version=version).tasks
+        found += [
+            (x.unit, str(case_id), x.task.task_id, x.change.value)
+            for x in item_changes(before, after)
+        ]
+    return found
+
+
+def told_inbox_changes(db: Database) -> list[tuple[str, str, str, str]]:
+    """The changes the status view's live-stream log holds, in its order."""
+    table = StatusProjection().t("changes")
+    rows = db.query(f"SELECT unit, case_id, task_id, change FROM {table} ORDER BY seq")
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
