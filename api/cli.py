@@ -141,12 +141,17 @@ def run_threads(
         raise failures[0]
 
 
+def serve_metrics(port: int | None) -> None:
+    """A worker process's own Prometheus metrics, on loopback, when given a port."""
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr="127.0.0.1")
+
+
 def _relay(args: argparse.Namespace) -> int:
     def run(services: Services, stop: threading.Event) -> None:
-        if args.metrics_port:
-            from prometheus_client import start_http_server
-
-            start_http_server(args.metrics_port, addr="127.0.0.1")
+        serve_metrics(args.metrics_port)
         services.relay().run(stop)
 
     return worker(run)
@@ -159,15 +164,17 @@ def _receipts(_: argparse.Namespace) -> int:
     return worker(run)
 
 
-def _reminders(_: argparse.Namespace) -> int:
+def _reminders(args: argparse.Namespace) -> int:
     def run(services: Services, stop: threading.Event) -> None:
+        serve_metrics(args.metrics_port)
         services.reminders().run(stop)
 
     return worker(run)
 
 
-def _notify(_: argparse.Namespace) -> int:
+def _notify(args: argparse.Namespace) -> int:
     def run(services: Services, stop: threading.Event) -> None:
+        serve_metrics(args.metrics_port)  # deliveries sent, retried, dead-lettered; latency
         run_threads(services.notify(), stop)
 
     return worker(run)
@@ -298,12 +305,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("receipts", help="turn utilities' receipts into commands").set_defaults(
         func=_receipts
     )
-    sub.add_parser(
+    reminders = sub.add_parser(
         "reminders", help="remind units before deadlines; 督办 what is overdue"
-    ).set_defaults(func=_reminders)
-    sub.add_parser(
+    )
+    reminders.add_argument("--metrics-port", type=int, help="serve Prometheus metrics")
+    reminders.set_defaults(func=_reminders)
+    notify = sub.add_parser(
         "notify", help="push each unit's inbox changes to its webhooks (signed, retried)"
-    ).set_defaults(func=_notify)
+    )
+    notify.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
+    notify.set_defaults(func=_notify)
     agent = sub.add_parser("utility-agent", help="reference client for a utility's IT staff")
     agent.add_argument("--utility", required=True, choices=["power", "water", "gas"])
     agent.add_argument(

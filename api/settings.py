@@ -171,6 +171,7 @@ class Settings(BaseSettings):
                 for name, value in (
                     ("LIANDONG_SIGNING_KEY_FILE", self.signing_key_file),
                     ("LIANDONG_UTILITY_KEYS_FILE", self.utility_keys_file),
+                    ("LIANDONG_WEBHOOK_SIGNING_KEY_FILE", self.webhook_signing_key_file),
                 )
                 if value is None
             ]

@@ -27,6 +27,7 @@ from gateways.orders import (
 )
 from gateways.signing import PublicKey, development_key, key_set
 from gateways.topics import Topics
+from projections.notify import InboxChangeBody
 
 REF = "#/components/schemas/{model}"
 
@@ -96,6 +97,30 @@ def _server(kafka: KafkaAccess) -> tuple[dict[str, Any], dict[str, Any]]:
     return server, schemes
 
 
+WEBHOOK_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "CloudEvents 1.0 in HTTP binary mode, signed per Standard Webhooks 1.0 "
+    "(v1a: Ed25519 over `webhook-id.webhook-timestamp.body`, with the public key at "
+    "GET /webhooks/public-key)",
+    "required": ["ce-id", "ce-source", "ce-type", "ce-specversion", "webhook-id",
+                 "webhook-timestamp", "webhook-signature"],
+    "properties": {
+        "ce-id": {"type": "string", "description": "equal to webhook-id"},
+        "ce-source": {"type": "string"},
+        "ce-type": {"type": "string", "description": "cn.gov.jiangjin.liandong.inbox.<change>.v1"},
+        "ce-specversion": {"type": "string", "const": "1.0"},
+        "ce-time": {"type": "string", "description": "the time of the event that changed it"},
+        "ce-subject": {"type": "string", "description": "the case"},
+        "ce-partitionkey": {"type": "string"},
+        "ce-sequence": {"type": "string", "description": "that event's place in the log"},
+        "ce-causetype": {"type": "string", "description": "that event's class"},
+        "webhook-id": {"type": "string", "description": "the same on every attempt: dedupe on it"},
+        "webhook-timestamp": {"type": "string", "description": "seconds since the epoch"},
+        "webhook-signature": {"type": "string", "description": "v1a,<base64 signature> ..."},
+    },
+}  # fmt: skip
+
+
 def document(
     topics: Topics,
     kafka: Kafka = "127.0.0.1:9092",
@@ -112,7 +137,7 @@ def document(
         UnitsRegistryChanged,
         *SUBSCRIPTION_EVENTS,
     ]
-    refs, schemas = _schemas([*events, OrderMessage, Receipt])
+    refs, schemas = _schemas([*events, OrderMessage, Receipt, InboxChangeBody])
     messages = {
         cls.__name__: _message(
             cls.__name__,
@@ -186,6 +211,14 @@ def document(
         "The relay's committed position (compacted)",
     )
 
+    messages["InboxChange"] = _message(
+        "InboxChange",
+        refs["InboxChangeBody"],
+        "A change in a unit's inbox, posted to each of its webhook subscriptions",
+        WEBHOOK_HEADERS,
+    )
+    del messages["InboxChange"]["bindings"]  # posted over HTTP, not Kafka
+
     def ref(name: str) -> dict[str, str]:
         return {"$ref": f"#/components/messages/{name}"}
 
@@ -205,6 +238,13 @@ def document(
             "messages": {"DeadLetter": ref("DeadLetter")},
         },
     }
+    channels["webhooks"] = {
+        "address": "{subscriber}",
+        "servers": [{"$ref": "#/servers/subscribers"}],
+        "title": "A subscribed endpoint (POST /subscriptions); HTTP POST, CloudEvents binary mode",
+        "parameters": {"subscriber": {"description": "the URL the unit subscribed"}},
+        "messages": {"InboxChange": ref("InboxChange")},
+    }
     for utility in Utility:
         channels[f"orders{utility.value.title()}"] = {
             "address": topics.orders(utility).name,
@@ -220,6 +260,9 @@ def document(
         "receiveReceipts": operation("receive", "receipts", "Liandong applies receipts"),
         "publishDeadLetters": operation("send", "deadLetters", "Refused receipts, with reasons"),
         "publishRelayPosition": operation("send", "relayPosition", "The relay's position"),
+        "sendInboxChanges": operation(
+            "send", "webhooks", "liandong notify posts each inbox change to its subscribers"
+        ),
     }
     for utility in Utility:
         name = f"orders{utility.value.title()}"
@@ -238,7 +281,14 @@ def document(
             "x-signing-keys": key_set(signing_keys or [development_key("district").public()]),
         },
         "defaultContentType": "application/json",
-        "servers": {"cluster": server},
+        "servers": {
+            "cluster": server,
+            "subscribers": {
+                "host": "{subscriber host}",
+                "protocol": "https",
+                "description": "Units' own endpoints, subscribed with POST /subscriptions",
+            },
+        },
         "channels": channels,
         "operations": operations,
         "components": {

@@ -22,6 +22,7 @@ import logging
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 LANES = """CREATE TABLE IF NOT EXISTS notify_lanes (
     subscription_id TEXT PRIMARY KEY, owner TEXT NOT NULL, lease_until TEXT NOT NULL)"""
 _METRICS: dict[str, Any] = {}
+IDLE_POLL_SECONDS = 0.05  # how soon an idle process sees a new delivery in the outbox
+FLUSH_EVERY = 20  # a lane records its outcomes at least every this many posts...
+FLUSH_SECONDS = 0.5  # ...or this often (a crash re-sends at most that much)
 
 
 def metrics() -> dict[str, Any]:
@@ -94,6 +98,14 @@ class Lane:
     deliveries: list[Delivery]
 
 
+@dataclass(frozen=True)
+class Outcome:
+    delivery: Delivery
+    status: int | None
+    error: str | None  # None: delivered
+    at: datetime
+
+
 class EndpointRefused(Exception):
     """The endpoint's host resolves to an address Liandong must not post to."""
 
@@ -121,6 +133,7 @@ class Webhooks:
         self.owner = f"{socket.gethostname()}/{uuid.uuid4().hex[:12]}"
         self.beacon = beacon or Beacon(None, "webhooks")
         self._lanes = lanes
+        self._held: dict[str, float] = {}  # lanes whose lease we hold: when to renew it
         self._rng = random.Random()
         self._subscriptions = NotifyProjection().t("subscriptions")
         self._http = httpx.Client(
@@ -139,6 +152,7 @@ class Webhooks:
 
     def _loop(self, stop: threading.Event) -> None:
         in_flight: dict[str, Future[int]] = {}
+        report_at = 0.0
         with ThreadPoolExecutor(self._lanes, thread_name_prefix="webhook-lane") as pool:
             try:
                 while not stop.is_set():
@@ -148,11 +162,21 @@ class Webhooks:
                     for lane in self.lanes_due(exclude=set(in_flight)):
                         in_flight[lane.subscription_id] = pool.submit(self.deliver_lane, lane)
                         started += 1
-                    self.beacon.report("running", lag=self.pending())
-                    stop.wait(0.02 if started or in_flight else 0.2)
+                    if time.monotonic() >= report_at:  # the count is not free: once a second
+                        self.beacon.report("running", lag=self.pending())
+                        report_at = time.monotonic() + 1.0
+                    stop.wait(0.02 if started or in_flight else IDLE_POLL_SECONDS)
             finally:
                 for future in in_flight.values():
                     future.cancel()  # lanes already posting finish their current request
+        self._release()
+
+    def _release(self) -> None:
+        """Gives up this process's lanes on a clean stop, so that another (or this one,
+        restarted) takes them over at once instead of after the lease."""
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM notify_lanes WHERE owner = ?", (self.owner,))
+        self._held.clear()
 
     def close(self) -> None:
         self._http.close()
@@ -183,7 +207,11 @@ class Webhooks:
         return lanes
 
     def _claim(self, subscription_id: str) -> bool:
-        """Takes (or renews) the lane's lease; False when another process holds it."""
+        """Holds the lane's lease: renews it in the store once half of it has passed
+        (not at every request); False when another process holds it."""
+        renew_at = self._held.get(subscription_id)
+        if renew_at is not None and time.monotonic() < renew_at:
+            return True
         now = self.clock()
         with self.db.transaction() as tx:
             tx.execute(
@@ -196,7 +224,11 @@ class Webhooks:
             row = tx.execute(
                 "SELECT owner FROM notify_lanes WHERE subscription_id = ?", (subscription_id,)
             ).fetchone()
-        return row is not None and row[0] == self.owner
+        if row is None or row[0] != self.owner:
+            self._held.pop(subscription_id, None)
+            return False
+        self._held[subscription_id] = time.monotonic() + self.lease.total_seconds() / 2
+        return True
 
     def _deliverable(self, subscription_id: str) -> list[Delivery]:
         """The lane's next deliveries: by position, skipping every case whose earliest
@@ -234,21 +266,32 @@ class Webhooks:
     # ------------------------------------------------------------ delivering
 
     def deliver_lane(self, lane: Lane) -> int:
-        """Posts a lane's deliveries one at a time; returns how many were delivered."""
+        """Posts a lane's deliveries one at a time; returns how many were delivered.
+        Outcomes are recorded in batches (every FLUSH_EVERY posts or FLUSH_SECONDS), and
+        always before the lane is given up: a delivery is marked delivered only after its
+        2xx, so a crash in between sends it again (at least once)."""
         delivered = 0
         failed_cases: set[str] = set()
-        for delivery in lane.deliveries:
-            if delivery.case_id in failed_cases:
-                continue  # its case waits for the failed one's retry
-            if not self._claim(lane.subscription_id):
-                break  # the lease went to another process (this one was too slow)
-            status, error = self._post(lane.url, delivery)
-            if status is not None and 200 <= status < 300:
-                self._delivered(delivery, status)
-                delivered += 1
-            else:
-                failed_cases.add(delivery.case_id)
-                self._failed(delivery, status, error)
+        outcomes: list[Outcome] = []
+        flushed_at = time.monotonic()
+        try:
+            for delivery in lane.deliveries:
+                if delivery.case_id in failed_cases:
+                    continue  # its case waits for the failed one's retry
+                if not self._claim(lane.subscription_id):
+                    break  # the lease went to another process (this one was too slow)
+                status, error = self._post(lane.url, delivery)
+                ok = status is not None and 200 <= status < 300
+                outcomes.append(Outcome(delivery, status, None if ok else error, self.clock()))
+                if ok:
+                    delivered += 1
+                else:
+                    failed_cases.add(delivery.case_id)
+                if len(outcomes) >= FLUSH_EVERY or time.monotonic() - flushed_at > FLUSH_SECONDS:
+                    self._record(outcomes)
+                    outcomes, flushed_at = [], time.monotonic()
+        finally:
+            self._record(outcomes)
         return delivered
 
     def _post(self, url: str, delivery: Delivery) -> tuple[int | None, str | None]:
@@ -284,49 +327,52 @@ class Webhooks:
             if problem:
                 raise EndpointRefused(f"{host} resolves to {problem}")
 
-    def _delivered(self, delivery: Delivery, status: int) -> None:
-        now = self.clock()
-        with self.db.transaction() as tx:
-            tx.execute(
-                f"UPDATE {DELIVERIES} SET state = 'delivered', attempts = attempts + 1, "
-                "last_status = ?, last_error = NULL, delivered_at = ? "
-                "WHERE subscription_id = ? AND message_id = ? AND state = 'pending'",
-                (status, utc_text(now), delivery.subscription_id, delivery.message_id),
-            )
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """Writes the outcomes of some posts in one transaction: delivered, to be retried
+        after a backoff, or dead-lettered after the last attempt."""
+        if not outcomes:
+            return
+        rows = []
         m = metrics()
-        m["deliveries"].labels("sent").inc()
-        m["latency"].observe(
-            max(0.0, (now - parse_utc(delivery.attributes["time"])).total_seconds())
-        )
-
-    def _failed(self, delivery: Delivery, status: int | None, error: str | None) -> None:
-        attempts = delivery.attempts + 1
-        dead = attempts >= self.backoff.max_attempts
-        retry_at = self.clock() + timedelta(seconds=self.backoff.delay(attempts, self._rng))
-        with self.db.transaction() as tx:
-            tx.execute(
-                f"UPDATE {DELIVERIES} SET state = ?, attempts = ?, next_attempt_at = ?, "
-                "last_status = ?, last_error = ? "
-                "WHERE subscription_id = ? AND message_id = ? AND state = 'pending'",
+        for o in outcomes:
+            attempts = o.delivery.attempts + 1
+            if o.error is None:
+                state, retry_at = "delivered", o.at
+                m["deliveries"].labels("sent").inc()
+                since_event = o.at - parse_utc(o.delivery.attributes["time"])
+                m["latency"].observe(max(0.0, since_event.total_seconds()))
+            else:
+                dead = attempts >= self.backoff.max_attempts
+                state = "dead" if dead else "pending"
+                retry_at = o.at + timedelta(seconds=self.backoff.delay(attempts, self._rng))
+                m["deliveries"].labels("dead_lettered" if dead else "retried").inc()
+                log.info(
+                    "webhook %s to subscription %s failed (attempt %d%s): %s",
+                    o.delivery.message_id,
+                    o.delivery.subscription_id,
+                    attempts,
+                    ", dead-lettered" if dead else "",
+                    o.error,
+                )
+            rows.append(
                 (
-                    "dead" if dead else "pending",
+                    state,
                     attempts,
                     utc_text(retry_at),
-                    status,
-                    error,
-                    delivery.subscription_id,
-                    delivery.message_id,
-                ),
+                    o.status,
+                    o.error,
+                    utc_text(o.at) if o.error is None else None,
+                    o.delivery.subscription_id,
+                    o.delivery.message_id,
+                )
             )
-        metrics()["deliveries"].labels("dead_lettered" if dead else "retried").inc()
-        log.info(
-            "webhook %s to subscription %s failed (attempt %d%s): %s",
-            delivery.message_id,
-            delivery.subscription_id,
-            attempts,
-            ", dead-lettered" if dead else "",
-            error,
-        )
+        with self.db.transaction() as tx:
+            tx.executemany(
+                f"UPDATE {DELIVERIES} SET state = ?, attempts = ?, next_attempt_at = ?, "
+                "last_status = ?, last_error = ?, delivered_at = ? "
+                "WHERE subscription_id = ? AND message_id = ? AND state = 'pending'",
+                rows,
+            )
 
 
 def replay(db: Database, subscription_id: str, message_id: str | None, now: datetime) -> int:

@@ -15,9 +15,10 @@ and re-enqueues nothing already there (each row is keyed by its message id).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
+from pydantic import BaseModel, Field
 
 from domain.case_memory import image_of
 from domain.deadlines import Deadline
@@ -54,6 +55,40 @@ SCHEMA = {
         kinds TEXT NOT NULL, description TEXT NOT NULL, state TEXT NOT NULL,
         created_at TEXT NOT NULL, changed_at TEXT NOT NULL, position BIGINT NOT NULL)""",
 }
+
+
+class Completion(BaseModel):
+    action: str = Field(description="the action that completes the item")
+    method: Literal["POST"] = "POST"
+    path: str = Field(description="the request that posts it")
+
+
+class ItemFields(BaseModel):
+    """What an inbox item says, wherever it is shown (GET /inbox, webhooks)."""
+
+    case_id: str
+    case_name: str
+    town: str
+    task_id: str
+    duty: str = Field(description="what is asked, in the plan's words")
+    ref: str | None = Field(description="the order, notice, dispute or incident concerned")
+    assigned_by: str | None = Field(description="the unit whose decision asked it")
+    assigned_at: str
+    deadline: str
+    complete_with: Completion
+
+
+class InboxItemBody(ItemFields):
+    kind: str = Field(description="task, order, acceptance, supervision_notice or dispute")
+    colour: str = Field(description="green, yellow or red when the change was made; done")
+
+
+class InboxChangeBody(BaseModel):
+    """A change in a unit's inbox, as a webhook carries it (the CloudEvent's data)."""
+
+    change: str = Field(description="opened, changed, reminded, done, cancelled, reassigned")
+    unit: str = Field(description="the unit whose inbox changed")
+    item: InboxItemBody
 
 
 def inbox_type(change: str) -> str:
@@ -187,26 +222,25 @@ def message(working: WorkingCase, change: ItemChange) -> tuple[dict[str, Any], b
         "sequence": str(working.last["position"]),
         "causetype": str(working.last["type"]),
     }
-    body = {
-        "change": change.change.value,
-        "unit": change.unit,
-        "item": {
-            "kind": change.kind.value,
-            "case_id": case_id,
-            "case_name": case.enterprise.name,
-            "town": case.enterprise.town,
-            "task_id": task.task_id,
-            "duty": task.duty,
-            "ref": task.ref,
-            "assigned_by": task.assigned_by,
-            "assigned_at": utc_text(task.assigned_at),
-            "deadline": utc_text(task.deadline),
-            "colour": colour.value if task.is_open else "done",
-            "complete_with": {
-                "action": task.completes_on.value,
-                "method": "POST",
-                "path": completing_path(task.completes_on, case_id, task.ref),
-            },
-        },
-    }
-    return attributes, orjson.dumps(body)
+    body = InboxChangeBody(
+        change=change.change.value,
+        unit=change.unit,
+        item=InboxItemBody(
+            kind=change.kind.value,
+            case_id=case_id,
+            case_name=case.enterprise.name,
+            town=case.enterprise.town,
+            task_id=task.task_id,
+            duty=task.duty,
+            ref=task.ref,
+            assigned_by=task.assigned_by,
+            assigned_at=utc_text(task.assigned_at) or "",
+            deadline=utc_text(task.deadline) or "",
+            colour=colour.value if task.is_open else "done",
+            complete_with=Completion(
+                action=task.completes_on.value,
+                path=completing_path(task.completes_on, case_id, task.ref),
+            ),
+        ),
+    )
+    return attributes, orjson.dumps(body.model_dump(mode="json"))

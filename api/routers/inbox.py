@@ -17,6 +17,7 @@ from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
 from domain.notifications import completing_path
 from domain.values import Actor, QueryMoment
+from projections.notify import Completion, ItemFields
 from projections.queries import inbox
 
 router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
@@ -24,26 +25,10 @@ Kind = Literal["task", "order", "acceptance", "supervision_notice", "dispute"]
 Colour = Literal["green", "yellow", "red"]
 
 
-class Completion(BaseModel):
-    action: str = Field(description="the action that completes the item")
-    method: Literal["POST"] = "POST"
-    path: str = Field(description="the request that posts it")
-
-
-class InboxItem(BaseModel):
+class InboxItem(ItemFields):
     kind: Kind
-    case_id: str
-    case_name: str
-    town: str
-    task_id: str
-    duty: str = Field(description="what is asked, in the plan's words")
-    ref: str | None = Field(description="the order, notice, dispute or incident concerned")
-    assigned_by: str | None = Field(description="the unit whose decision asked it")
-    assigned_at: str
-    deadline: str
     colour: Colour
     overdue_seconds: int
-    complete_with: Completion
 
 
 class Inbox(BaseModel):

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, ServicesDep
-from api.errors import PROBLEM_RESPONSES
+from api.errors import PROBLEM_RESPONSES, ApiError
 from domain.notifications import ItemKind
 from domain.subscriptions import Subscribe, SubscriptionState
 from gateways.webhook_signing import public_key_text
@@ -195,14 +195,24 @@ def deliveries(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DeliveryPage:
     services.app.subscription(actor.unit, subscription_id)  # one's own only
-    where, params = ["subscription_id = ?"], [str(subscription_id)]
+    where: list[str] = ["subscription_id = ?"]
+    params: list[Any] = [str(subscription_id)]
     if state is not None:
         where.append("state = ?")
         params.append(state)
     if cursor is not None:
         position, _, message_id = cursor.partition("|")
+        if not position.isdigit() or len(position) > 18:
+            raise ApiError(
+                422,
+                "invalid_input",
+                "cursor: pass back the next_cursor of the previous page",
+                "cursor 无效：请使用上一页返回的 next_cursor",
+                field="cursor",
+                rule="cursors are opaque",
+            )
         where.append("(position > ? OR (position = ? AND message_id > ?))")
-        params += [position, position, message_id]
+        params += [int(position), int(position), message_id]
     rows = services.db.query(
         "SELECT message_id, case_id, kind, change, state, attempts, next_attempt_at, "
         "last_status, last_error, enqueued_at, delivered_at, body, position "

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from domain.events import all_case_events
+from domain.subscriptions import SUBSCRIPTION_EVENTS
 from domain.values import Utility
 from gateways.asyncapi import document
 from gateways.kafka_access import KafkaAccess
@@ -37,10 +38,16 @@ def test_a_secured_cluster_is_described_with_its_security_and_stays_valid() -> N
 def test_every_topic_and_event_is_described() -> None:
     topics = Topics(prefix="liandong")
     doc = document(topics)
-    addresses = {c["address"] for c in doc["channels"].values()}
-    assert addresses == {t.name for t in topics.all()}
+    kafka = {k: c for k, c in doc["channels"].items() if "servers" not in c}
+    assert {c["address"] for c in kafka.values()} == {t.name for t in topics.all()}
     event_messages = doc["channels"]["events"]["messages"]
     assert {cls.__name__ for cls in all_case_events()} <= set(event_messages)
+    assert {cls.__name__ for cls in SUBSCRIPTION_EVENTS} <= set(event_messages)
+    # The webhooks liandong notify posts to subscribers are described too.
+    webhooks = doc["channels"]["webhooks"]
+    assert webhooks["servers"] == [{"$ref": "#/servers/subscribers"}]
+    message = doc["components"]["messages"]["InboxChange"]
+    assert "webhook-signature" in message["headers"]["required"]
     assert {f"orders{u.value.title()}" for u in Utility} <= set(doc["channels"])
 
 

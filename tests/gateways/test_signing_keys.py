@@ -22,6 +22,7 @@ def test_production_refuses_the_public_development_keys() -> None:
         Settings(environment="production", event_store="memory://")
     assert "LIANDONG_SIGNING_KEY_FILE" in str(refused.value)
     assert "LIANDONG_UTILITY_KEYS_FILE" in str(refused.value)
+    assert "LIANDONG_WEBHOOK_SIGNING_KEY_FILE" in str(refused.value)
 
 
 def test_a_new_key_signs_orders_and_is_published_with_its_kid(
@@ -30,6 +31,8 @@ def test_a_new_key_signs_orders_and_is_published_with_its_kid(
     assert main(["keys", "new", "--out", str(tmp_path / "district.pem")]) == 0
     published = json.loads(capsys.readouterr().out)
     assert main(["keys", "new", "--out", str(tmp_path / "district.pem")]) == 2, "no overwrite"
+    assert main(["keys", "new", "--out", str(tmp_path / "webhooks.pem")]) == 0
+    webhooks = json.loads(capsys.readouterr().out)
     assert (tmp_path / "district.pem").stat().st_mode & 0o077 == 0, "private key kept private"
     power = SigningKey.generate()
     (tmp_path / "utilities.json").write_text(json.dumps({"power": [power.public().jwk()]}))
@@ -40,6 +43,7 @@ def test_a_new_key_signs_orders_and_is_published_with_its_kid(
         view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
         signing_key_file=tmp_path / "district.pem",
         utility_keys_file=tmp_path / "utilities.json",
+        webhook_signing_key_file=tmp_path / "webhooks.pem",
         retired_signing_keys=[retired],
     )
     key = settings.district_key()
@@ -50,6 +54,9 @@ def test_a_new_key_signs_orders_and_is_published_with_its_kid(
     with TestClient(create_app(bootstrap(settings))) as client:
         jwks = client.get("/.well-known/liandong-signing-keys.json").json()
         asyncapi = client.get("/asyncapi.json").json()
+        webhook_key = client.get("/webhooks/public-key").json()
     assert [k["kid"] for k in jwks["keys"]] == [key.kid, "dev-district"]
     assert jwks["keys"][0] == published
     assert asyncapi["info"]["x-signing-keys"] == jwks
+    assert webhook_key["jwk"] == webhooks, "deliveries are signed with their own key"
+    assert webhook_key["jwk"]["kid"] != key.kid

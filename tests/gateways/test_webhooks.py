@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from api.settings import Settings
 from domain import commands as c
@@ -52,14 +53,15 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 180) -
 
 def settings(kafka_bootstrap: str, tmp_path: Path, **extra: Any) -> Settings:
     prefix = f"w{uuid.uuid4().hex[:10]}"
-    return Settings(
-        event_store=f"sqlite:///{tmp_path / 'events.sqlite'}",
-        view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=prefix,
-        relay_transactional_id=f"relay-{prefix}",
-        **{**WEBHOOK_SETTINGS, **extra},
-    )
+    values: dict[str, Any] = {
+        "event_store": f"sqlite:///{tmp_path / 'events.sqlite'}",
+        "view_store": f"sqlite:///{tmp_path / 'views.sqlite'}",
+        "kafka_bootstrap": kafka_bootstrap,
+        "topic_prefix": prefix,
+        "relay_transactional_id": f"relay-{prefix}",
+        **WEBHOOK_SETTINGS,
+    }
+    return Settings(**{**values, **extra})
 
 
 def running(api: Api, kafka_bootstrap: str, *, notify: bool = True) -> Iterator[Api]:
@@ -83,9 +85,14 @@ def running(api: Api, kafka_bootstrap: str, *, notify: bool = True) -> Iterator[
             thread.join(timeout=15)
 
 
-@pytest.fixture
-def system(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Api]:
-    for api in make_api(settings(kafka_bootstrap, tmp_path)):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def system(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Api]:
+    """The relay, the status view and notify in threads; views on SQLite or PostgreSQL."""
+    extra = {}
+    if request.param == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        extra["view_store"] = f"{dsn}?schema=wh_{uuid.uuid4().hex[:10]}"
+    for api in make_api(settings(kafka_bootstrap, tmp_path, **extra)):
         yield from running(api, kafka_bootstrap)
 
 
@@ -184,10 +191,18 @@ def check_received(api: Api, sid: str, receiver: Receiver) -> None:
         assert positions == sorted(positions), f"case {case_id} arrived out of order"
 
 
+def counted(outcome: str) -> float:
+    """The notify gateway's Prometheus counter of deliveries with that outcome."""
+    return (
+        REGISTRY.get_sample_value("liandong_webhook_deliveries_total", {"outcome": outcome}) or 0.0
+    )
+
+
 def test_every_live_subscriber_gets_every_item_signed_and_in_order_per_case(
     system: Api,
 ) -> None:
     api = system
+    sent, retried = counted("sent"), counted("retried")
     receivers = {
         "ok": Receiver().start(),
         "flaky": Receiver(lambda n: "500" if n < 3 else "ok").start(),
@@ -212,6 +227,8 @@ def test_every_live_subscriber_gets_every_item_signed_and_in_order_per_case(
         check_received(api, sids[name], receiver)
     assert receivers["flaky"].requests > len(receivers["flaky"].snapshot()), "it was retried"
     assert receivers["closes"].requests > len(receivers["closes"].snapshot())
+    assert counted("sent") - sent >= 4 * total  # the metrics say so too
+    assert counted("retried") - retried >= 5
     for r in receivers.values():
         r.stop()
 
@@ -233,6 +250,7 @@ def test_a_dead_endpoint_is_dead_lettered_then_replayed_when_it_is_back(system: 
         "the dead endpoint's deliveries are dead-lettered",
     )
     dead = deliveries(api, sid, state="dead")
+    assert counted("dead_lettered") >= len(dead)
     assert all(d["attempts"] == WEBHOOK_SETTINGS["webhook_max_attempts"] for d in dead)
     assert all("ConnectError" in (d["last_error"] or "") for d in dead), dead[0]
     # Another unit cannot see or replay them.

@@ -70,6 +70,7 @@ def test_the_compose_file_runs_every_process_with_the_view_store_set() -> None:
         "liandong projections run status",
         "liandong projections run audit",
         "liandong reminders",
+        "liandong notify",
     }
     for name, service in services.items():
         if name in ("kafka", "postgres"):
