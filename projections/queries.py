@@ -299,6 +299,7 @@ def inbox(
     colour: str | None = None,
     due_before: datetime | None = None,
     town: str | None = None,
+    state: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[dict[str, Any]], dict[str, int], str | None]:
@@ -315,6 +316,9 @@ def inbox(
     if town is not None:
         where.append("c.town = ?")
         params.append(town)
+    if state is not None:  # the case's state in its lifecycle
+        where.append("c.state = ?")
+        params.append(state)
     if kind is not None:
         special = [a.value for a in KIND_OF_ACTION]
         chosen = [a.value for a, k in KIND_OF_ACTION.items() if k == kind]
@@ -329,7 +333,7 @@ def inbox(
         params.append(utc_text(due_before))
     moment = utc_text(now)
     tables = f"{p.t('tasks')} t JOIN {p.t('cases')} c ON c.case_id = t.case_id"
-    join_needed = town is not None
+    join_needed = town is not None or state is not None
     counted = db.query(
         "SELECT "
         "coalesce(sum(CASE WHEN t.deadline < ? THEN 1 ELSE 0 END), 0), "

@@ -106,11 +106,13 @@ KEYS = {
     "changes": ("seq",),
 }
 # An inbox: one unit's open tasks by deadline, the page order (a task done or cancelled
-# leaves the index, so a department's inbox does not scan its years of closed work).
+# leaves the index, so a department's inbox does not scan its years of closed work). It
+# also holds what the colour counts and the kind filter read, so they need no table row.
 PARTIAL_INDEXES = {
     "open": (
         "tasks",
-        "(unit, deadline, case_id, task_id) WHERE done_at IS NULL AND cancelled_at IS NULL",
+        "(unit, deadline, case_id, task_id, yellow_from, completes_on) "
+        "WHERE done_at IS NULL AND cancelled_at IS NULL",
     ),
 }
 SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgres": "BIGSERIAL PRIMARY KEY"}

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
 from domain.notifications import completing_path
-from domain.values import Actor, QueryMoment
+from domain.values import Actor, CaseState, QueryMoment
 from projections.notify import Completion, ItemFields
 from projections.queries import inbox
 
@@ -85,6 +85,9 @@ def get_inbox(
     colour: Colour | None = None,
     due_before: QueryMoment | None = None,
     town: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[
+        CaseState | None, Query(description="the case's state (listed, classified, ...)")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Inbox:
@@ -93,7 +96,7 @@ def get_inbox(
     due = due_before if due_before is None or due_before.tzinfo else due_before.replace(tzinfo=UTC)
     items, counts, next_cursor = inbox(
         services.db, whose, now, kind=kind, colour=colour, due_before=due, town=town,
-        cursor=cursor, limit=limit,
+        state=state.value if state else None, cursor=cursor, limit=limit,
     )  # fmt: skip
     return Inbox(
         unit=whose,

@@ -14,7 +14,7 @@ import pytest
 
 from api.settings import Settings
 from domain import commands as c
-from domain.values import Actor, ProblemKind, Utility
+from domain.values import Actor, CaseState, ProblemKind, Utility
 from projections.queries import inbox
 from projections.status import StatusProjection
 from tests.api.conftest import Api, make_api
@@ -149,6 +149,17 @@ def test_paging_filters_and_who_may_read_whose_inbox(api: Api) -> None:
         i["task_id"] for i in everything[:4]
     ]
     assert api.get(TOWN, "/inbox", town="town:baisha").json()["items"] == []
+
+    def items(**filters: str) -> set[tuple[str, str]]:
+        found = api.get(TOWN, "/inbox", **filters).json()["items"]
+        return {(i["case_id"], i["task_id"]) for i in found}
+
+    # Filtered by its case's state, the inbox splits into parts that make up the whole.
+    parts = {state.value: items(state=state.value) for state in CaseState}
+    assert parts["struck_off"] == set()
+    assert sum(len(p) for p in parts.values()) == len(everything)
+    assert set().union(*parts.values()) == {(i["case_id"], i["task_id"]) for i in everything}
+    assert api.get(TOWN, "/inbox", state="nonsense").status_code == 422
     soon = (datetime.now(tz=UTC) + timedelta(days=10)).isoformat()
     assert {i["kind"] for i in api.get("power", "/inbox", due_before=soon).json()["items"]} == {
         "order"
