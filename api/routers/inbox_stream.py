@@ -11,46 +11,20 @@ away for longer reloads GET /inbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES
+from api.inbox_feed import InboxFeed
 from api.routers.inbox import item_model, whose_inbox
-from projections.db import Database
-from projections.queries import inbox_changes, inbox_item, last_inbox_change
 
 router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
-POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
-
-
-def _events(db: Database, unit: str, after: int) -> tuple[list[bytes], int]:
-    """The SSE frames of the changes after `after`, and the last change's number."""
-    now = datetime.now(tz=UTC)
-    frames = []
-    for change in inbox_changes(db, unit, after):
-        found = inbox_item(db, change.case_id, change.task_id, now)
-        data: dict[str, Any] = {
-            "change": change.change,
-            "kind": change.kind,
-            "case_id": change.case_id,
-            "task_id": change.task_id,
-            "at": change.at,
-            # The item as it stands now (a later change may follow); null once reassigned.
-            "item": item_model(found).model_dump(mode="json")
-            if found and found["unit"] == unit
-            else None,
-        }
-        frames.append(b"id: %d\nevent: inbox\ndata: %s\n\n" % (change.seq, orjson.dumps(data)))
-        after = change.seq
-    return frames, after
 
 
 @router.get(
@@ -69,32 +43,47 @@ async def inbox_stream(
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     whose = whose_inbox(actor, unit)
-    db = services.db
-    newest = await run_in_threadpool(last_inbox_change, db)
-    start = newest
-    if last_event_id is not None and last_event_id.isdigit():
-        # A cursor past the log's end belongs to a view since rebuilt: start from now.
-        start = min(int(last_event_id), newest)
+    feed = _feed(request, services)
+    resumed = last_event_id is not None and last_event_id.isdigit()
+    # Where the stream starts is fixed before the page hears it is connected.
+    newest = await feed.newest()
+    # A cursor past the log's end belongs to a view since rebuilt: start from now.
+    after = min(int(last_event_id), newest) if last_event_id and resumed else newest
 
     async def stream() -> AsyncIterator[bytes]:
-        after = start
         yield b"retry: 2000\n: connected\n\n"
-        quiet = 0.0
-        while not await request.is_disconnected():
-            frames, after = await run_in_threadpool(_events, db, whose, after)
-            for frame in frames:
-                yield frame
-            if frames:
-                quiet = 0.0
-                continue
-            await asyncio.sleep(POLL_SECONDS)
-            quiet += POLL_SECONDS
-            if quiet >= KEEPALIVE_SECONDS:
-                quiet = 0.0
-                yield b": keep-alive\n\n"
+        frames = feed.stream(whose, after).__aiter__()
+        pending: asyncio.Task[bytes] | None = None
+        try:
+            while not await request.is_disconnected():
+                pending = pending or asyncio.ensure_future(frames.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
+                if not done:
+                    yield b": keep-alive\n\n"
+                    continue
+                pending = None
+                try:
+                    yield done.pop().result()
+                except StopAsyncIteration:
+                    return  # too slow to follow: the page reconnects from Last-Event-ID
+        finally:
+            if pending is not None:  # the generator is running in it: stop it there
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+            await frames.aclose()  # type: ignore[attr-defined]
 
     return StreamingResponse(
         stream(),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
+
+
+def _feed(request: Request, services: Any) -> InboxFeed:
+    """The API process's one reader of the change log (made on first use)."""
+    feed: InboxFeed | None = getattr(request.app.state, "inbox_feed", None)
+    if feed is None:
+        feed = InboxFeed(services.db, lambda i: item_model(i).model_dump(mode="json"))
+        request.app.state.inbox_feed = feed
+    return feed

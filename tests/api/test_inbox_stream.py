@@ -4,6 +4,7 @@ inbox. (The status view is fed the stored events directly, as its runner would.)
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -207,3 +208,38 @@ def test_a_unit_streams_only_its_own_inbox(live: Live) -> None:
         assert Stream(office).next_event()["data"]["case_id"] == degan_case
         # Baisha hears of Degan's case nothing: the first thing it is told is its own.
         assert Stream(baisha).next_event()["data"]["case_id"] == baisha_case
+
+
+def test_many_open_pages_each_hear_their_own_units_changes(live: Live) -> None:
+    """Forty pages open at once (one reader of the log serves them all): each hears
+    the first change of its own unit, and no page hears another unit's."""
+
+    async def pages() -> tuple[list[str], list[str], str, str]:
+        async with httpx.AsyncClient(timeout=30) as client:
+
+            async def first_case(unit: str, opened: asyncio.Event, ready: list[int]) -> str:
+                url = f"{live.url}/inbox/stream"
+                async with client.stream("GET", url, headers=live.headers(unit)) as response:
+                    lines = response.aiter_lines()
+                    assert (await anext(lines)).startswith("retry")
+                    ready.append(1)
+                    if len(ready) == 40:
+                        opened.set()
+                    async for line in lines:
+                        if line.startswith("data: "):
+                            return str(orjson.loads(line[6:])["case_id"])
+                raise AssertionError("the stream ended")
+
+            opened, ready = asyncio.Event(), list[int]()
+            units = [TOWN] * 30 + ["town:baisha"] * 10
+            tasks = [asyncio.create_task(first_case(u, opened, ready)) for u in units]
+            await opened.wait()
+            degan = await asyncio.to_thread(list_and_classify, live, 1)
+            baisha = await asyncio.to_thread(list_and_classify, live, 2, "town:baisha")
+            await asyncio.to_thread(live.project)
+            return units, list(await asyncio.gather(*tasks)), degan, baisha
+
+    units, heard, degan, baisha = asyncio.run(pages())
+    by_unit = list(zip(units, heard, strict=True))
+    assert {case for unit, case in by_unit if unit == TOWN} == {degan}
+    assert {case for unit, case in by_unit if unit == "town:baisha"} == {baisha}
