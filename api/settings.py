@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.linkage import FOLLOW_UP_CHECK_DAYS, REMIND_BEFORE_DAYS
+from domain.subscriptions import MAX_SUBSCRIPTIONS
 from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
 from gateways.signing import PublicKey, SigningKey, development_key
 from projections.feed import DEFAULT_BACKLOG
@@ -135,7 +136,14 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=120, description="an endpoint that has not answered by then failed"
     )
     webhook_lanes: int = Field(
-        default=32, ge=1, le=1024, description="subscriptions one notify process posts to at once"
+        default=256,
+        ge=1,
+        le=4096,
+        description="subscriptions one notify process posts to at once (keep it at least the "
+        "units times their subscriptions, so a slow endpoint never waits for a free lane)",
+    )
+    webhook_max_subscriptions_per_unit: int = Field(
+        default=MAX_SUBSCRIPTIONS, ge=1, le=100, description="live subscriptions a unit may keep"
     )
     webhook_lease_seconds: float = Field(
         default=30.0,

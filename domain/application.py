@@ -46,7 +46,13 @@ from domain.patrol import Patrol
 from domain.records import EnterpriseDetails
 from domain.registry_record import REGISTRY_RECORD_ID, RegistryRecord, registry_content
 from domain.requests import RequestHandled, RequestRecord, request_record_id
-from domain.subscriptions import Subscribe, Subscription
+from domain.subscriptions import (
+    MAX_SUBSCRIPTIONS,
+    Subscribe,
+    Subscription,
+    UnitSubscriptions,
+    unit_subscriptions_id,
+)
 from domain.transcoding import OrjsonTranscoder, PydanticMapper
 from domain.units import UnitsRegistry, default_registry
 from domain.values import Actor, CaseState
@@ -373,8 +379,10 @@ class Liandong(Application[UUID]):
         *,
         allow_private: bool = False,
         allow_http: bool = False,
+        limit: int = MAX_SUBSCRIPTIONS,
     ) -> CommandResult:
-        """A unit subscribes an endpoint of its own to what waits on it."""
+        """A unit subscribes an endpoint of its own to what waits on it (at most `limit`
+        live subscriptions per unit)."""
         if actor.unit not in self.units:
             raise NotFound(
                 f"no unit {actor.unit!r}",
@@ -382,15 +390,14 @@ class Liandong(Application[UUID]):
                 field="unit",
                 message_zh=f"单位 {actor.unit!r} 未登记",
             )
+        now = self.clock()
         subscription = Subscription.create(
-            actor,
-            self.clock(),
-            uuid4(),
-            command,
-            allow_private=allow_private,
-            allow_http=allow_http,
+            actor, now, uuid4(), command, allow_private=allow_private, allow_http=allow_http
         )
-        return self._save(subscription, created={"subscription_id": str(subscription.id)})
+        index = self._find(unit_subscriptions_id(actor.unit), UnitSubscriptions)
+        index = index or UnitSubscriptions.start(actor.unit, actor, now)
+        index.add(subscription.id, actor, now, limit)
+        return self._save(subscription, index, created={"subscription_id": str(subscription.id)})
 
     def subscription(self, unit: str, subscription_id: UUID) -> Subscription:
         """A unit's own subscription; another unit's looks as if it did not exist."""
@@ -404,14 +411,27 @@ class Liandong(Application[UUID]):
             )
         return found
 
+    def live_subscriptions(self, unit: str) -> tuple[UUID, ...]:
+        """The unit's subscriptions that are not deleted."""
+        index = self._find(unit_subscriptions_id(unit), UnitSubscriptions)
+        return index.live if index else ()
+
     def change_subscription(
         self, actor: Actor, subscription_id: UUID, change: Literal["pause", "resume", "delete"]
     ) -> CommandResult:
         subscription = self.subscription(actor.unit, subscription_id)
-        {"pause": subscription.pause, "resume": subscription.resume, "delete": subscription.delete}[
-            change
-        ](actor, self.clock())
-        return self._save(subscription, created={"subscription_id": str(subscription_id)})
+        now = self.clock()
+        index = None
+        if change == "pause":
+            subscription.pause(actor, now)
+        elif change == "resume":
+            subscription.resume(actor, now)
+        else:
+            subscription.delete(actor, now)
+            index = self._find(unit_subscriptions_id(actor.unit), UnitSubscriptions)
+            if index is not None:
+                index.remove(subscription_id, actor, now)
+        return self._save(subscription, index, created={"subscription_id": str(subscription_id)})
 
     # ------------------------------------------------------------ queries
 

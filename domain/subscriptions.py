@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
 from pydantic import Field, field_validator
@@ -27,6 +27,9 @@ from domain.values import Actor, EdgeChecked
 
 RULE = "DOMAIN.md 12: a unit is told what waits on it; endpoints must be reachable and safe"
 MAX_URL = 2048
+# Live subscriptions a unit may keep: enough for its systems, and a bound on what one
+# unit can ask the district's gateway to post (each is a lane of its own).
+MAX_SUBSCRIPTIONS = 5
 
 
 class SubscriptionState(StrEnum):
@@ -131,12 +134,78 @@ class SubscriptionDeleted(DomainEvent, CanMutateAggregate[UUID]):
         aggregate.state = SubscriptionState.DELETED
 
 
+class UnitSubscriptionsStarted(DomainEvent, CanInitAggregate[UUID]):
+    originator_topic: str
+    actor: Actor
+    unit: str
+
+    def apply(self, aggregate: object) -> None:
+        assert isinstance(aggregate, UnitSubscriptions)
+        aggregate.unit = self.unit
+
+
+class UnitSubscriptionsChanged(DomainEvent, CanMutateAggregate[UUID]):
+    """The unit's subscriptions that are not deleted, after one was added or deleted."""
+
+    actor: Actor
+    live: tuple[UUID, ...]
+
+    def apply(self, aggregate: object) -> None:
+        assert isinstance(aggregate, UnitSubscriptions)
+        aggregate.live = self.live
+
+
 SUBSCRIPTION_EVENTS = (
     SubscriptionCreated,
     SubscriptionPaused,
     SubscriptionResumed,
     SubscriptionDeleted,
+    UnitSubscriptionsStarted,
+    UnitSubscriptionsChanged,
 )
+_UNIT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:liandong:unit-subscriptions")
+
+
+def unit_subscriptions_id(unit: str) -> UUID:
+    return uuid5(_UNIT_NAMESPACE, unit)
+
+
+class UnitSubscriptions(BaseAggregate[UUID]):
+    """A unit's live subscriptions, saved with each one created or deleted, so that the
+    limit per unit holds however many requests arrive at once (the second of two
+    concurrent saves conflicts and is refused)."""
+
+    def __init__(self) -> None:
+        self.unit = ""
+        self.live: tuple[UUID, ...] = ()
+
+    @classmethod
+    def start(cls, unit: str, actor: Actor, now: datetime) -> UnitSubscriptions:
+        return cls._create(
+            UnitSubscriptionsStarted,
+            id=unit_subscriptions_id(unit),
+            actor=actor,
+            timestamp=now,
+            unit=unit,
+        )
+
+    def add(self, subscription_id: UUID, actor: Actor, now: datetime, limit: int) -> None:
+        if len(self.live) >= limit:
+            raise RuleViolation(
+                f"a unit keeps at most {limit} subscriptions; delete one first",
+                rule=RULE,
+                field="url",
+                message_zh=f"每个单位最多保留 {limit} 个订阅，请先删除不用的订阅",
+            )
+        self._change((*self.live, subscription_id), actor, now)
+
+    def remove(self, subscription_id: UUID, actor: Actor, now: datetime) -> None:
+        self._change(tuple(s for s in self.live if s != subscription_id), actor, now)
+
+    def _change(self, live: tuple[UUID, ...], actor: Actor, now: datetime) -> None:
+        self.trigger_event(
+            UnitSubscriptionsChanged, actor=actor, timestamp=max(now, self.modified_on), live=live
+        )
 
 
 class Subscription(BaseAggregate[UUID]):

@@ -138,6 +138,8 @@ NOT_CASE_EVENTS = frozenset(
         "SubscriptionPaused",
         "SubscriptionResumed",
         "SubscriptionDeleted",
+        "UnitSubscriptionsStarted",
+        "UnitSubscriptionsChanged",
     }
 )
 EVENT_CLASSES: dict[str, type[CaseEvent]] = {cls.__name__: cls for cls in all_case_events()}

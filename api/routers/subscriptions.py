@@ -118,6 +118,7 @@ def subscribe(body: Subscribe, actor: ActorDep, services: ServicesDep) -> Subscr
         body,
         allow_private=settings.webhook_allow_private,
         allow_http=settings.webhook_allow_http,
+        limit=settings.webhook_max_subscriptions_per_unit,
     )
     return _view(services, str(result.aggregate_id), actor.unit)
 

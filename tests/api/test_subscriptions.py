@@ -128,3 +128,31 @@ def test_the_public_key_that_verifies_deliveries_is_published_to_anyone(api: Api
     assert published.status_code == 200
     assert published.json()["public_key"].startswith("whpk_")
     assert published.json()["jwk"]["crv"] == "Ed25519"
+
+
+def test_a_unit_keeps_at_most_five_live_subscriptions(api: Api) -> None:
+    made = [subscribe(api, description=str(n)) for n in range(5)]
+    assert all(r.status_code == 201 for r in made)
+    before = api.events
+    sixth = subscribe(api)
+    assert sixth.status_code == 409
+    assert "at most 5" in sixth.json()["detail"]
+    assert api.events == before
+    assert subscribe(api, unit="town:baisha").status_code == 201, "another unit's are its own"
+    first = made[0].json()["subscription_id"]
+    assert (
+        api.client.delete(f"/subscriptions/{first}", headers=api.headers(TOWN)).status_code == 204
+    )
+    assert subscribe(api).status_code == 201, "a deleted one makes room"
+
+
+def test_concurrent_subscriptions_cannot_pass_the_limit(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda n: subscribe(api, description=str(n)).status_code, range(12))
+        )
+    assert answers.count(201) <= 5
+    assert set(answers) <= {201, 409}
+    assert len(api.services.app.live_subscriptions(TOWN)) == answers.count(201) <= 5
