@@ -6,12 +6,13 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from pydantic import Field
 
 from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
 from api.routers.commands import CommandResponse, IdempotencyKey, execute
 from gateways.consumer_loop import Poison
-from gateways.orders import Receipt
+from gateways.orders import OrderMessage, Receipt
 from gateways.receipts import receipt_command
 from projections.status import StatusProjection
 
@@ -32,8 +33,16 @@ def _utility(actor_unit: str) -> str:
     return actor_unit
 
 
-@router.get("/orders", summary="The calling utility's open orders (issued or acknowledged)")
-def open_orders(actor: ActorDep, services: ServicesDep) -> list[dict[str, Any]]:
+class OpenOrder(OrderMessage):
+    status: str = Field(description="issued or acknowledged")
+
+
+@router.get(
+    "/orders",
+    response_model=list[OpenOrder],
+    summary="The calling utility's open orders (issued or acknowledged)",
+)
+def open_orders(actor: ActorDep, services: ServicesDep) -> list[OpenOrder]:
     utility = _utility(actor.unit)
     t = StatusProjection().t("orders")
     rows = services.db.query(
@@ -41,7 +50,10 @@ def open_orders(actor: ActorDep, services: ServicesDep) -> list[dict[str, Any]]:
         "('issued', 'acknowledged') ORDER BY issued_at",
         (utility,),
     )
-    return [{**orjson.loads(message), "status": status} for message, status in rows]
+    return [
+        OpenOrder.model_validate({**orjson.loads(message), "status": status})
+        for message, status in rows
+    ]
 
 
 @router.post(

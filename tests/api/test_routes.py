@@ -94,3 +94,28 @@ def test_the_routes_are_the_ones_clients_were_promised() -> None:
     paths = create_app(None).openapi()["paths"]
     served = sorted(f"{method.upper()} {path}" for path in paths for method in paths[path])
     assert served == sorted(ROUTES)
+
+
+# Documents served as they are (not reads of the domain), and what is not typed yet.
+NOT_MODELS = {
+    "/asyncapi.json": "the AsyncAPI document",
+    "/.well-known/liandong-signing-keys.json": "a JWK Set (RFC 7517)",
+    "/metrics": "Prometheus text",
+    "/inbox/stream": "Server-Sent Events",
+    "/audit/export.{fmt}": "JSON Lines or CSV",
+    "/enterprises/{case_id}": "still a dict: the view's row, or the store's snapshot (#14)",
+}
+
+
+def test_every_read_route_answers_a_typed_model_the_openapi_document_describes() -> None:
+    paths = create_app(None).openapi()["paths"]
+    untyped = []
+    for path, operations in paths.items():
+        if "get" not in operations or path in NOT_MODELS:
+            continue
+        content = operations["get"]["responses"]["200"].get("content", {})
+        schema = content.get("application/json", {}).get("schema", {})
+        typed = "$ref" in schema or "$ref" in schema.get("items", {})
+        if not typed:
+            untyped.append(path)
+    assert untyped == []
