@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
+from api.enterprise_models import EnterpriseDetail, EnterprisePage, UtilityCaseView
 from api.errors import PROBLEM_RESPONSES, ApiError
 from api.scope import ReadScope, ScopeDep
 from domain.application import no_such_case
@@ -33,11 +34,6 @@ State = Literal[
     "reopened",
     "withdrawn",
 ]
-
-
-class EnterprisePage(BaseModel):
-    items: list[dict[str, Any]]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
 
 
 class TimelineEntry(BaseModel):
@@ -67,6 +63,7 @@ def now_utc() -> datetime:
 @router.get(
     "/enterprises",
     response_model=EnterprisePage,
+    response_model_exclude_unset=True,
     summary="Cases on the ledger, filtered, with cursor pagination",
 )
 def list_enterprises(
@@ -101,7 +98,13 @@ def list_enterprises(
     return EnterprisePage(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/enterprises/{case_id}", summary="One case: its status, or its state as of a time")
+@router.get(
+    "/enterprises/{case_id}",
+    response_model=EnterpriseDetail | UtilityCaseView,
+    # What the case's source holds, and nothing else (a utility sees its own supply only).
+    response_model_exclude_unset=True,
+    summary="One case: its status, or its state as of a time",
+)
 def get_enterprise(
     case_id: UUID,
     scope: ScopeDep,
