@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from api import errors, middleware
 from api.bootstrap import Services, bootstrap
@@ -25,6 +26,7 @@ from api.routers import (
     supervision,
     utilities,
 )
+from api.web import pages
 
 DESCRIPTION = """
 Every action of the units taking part in Jiangjin's 散乱污 campaign, recorded as an
@@ -82,6 +84,9 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(pages.router)
+    # The workbench's scripts and styles, from the package itself (the intranet has no CDN).
+    app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")
     if services is not None:
         app.state.services = services  # usable without a lifespan (tests, schemathesis)
     install_openapi(app)

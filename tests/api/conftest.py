@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,3 +104,34 @@ def system(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path: Path)
             stop.set()
             for thread in threads:
                 thread.join(timeout=15)
+
+
+def memory_settings(tmp_path: Path, **extra: Any) -> Settings:
+    """Commands on an in-memory event store, views on SQLite, no broker."""
+    values: dict[str, Any] = {
+        "event_store": "memory://",
+        "view_store": f"sqlite:///{tmp_path / 'views.sqlite'}",
+        "kafka_bootstrap": "127.0.0.1:1",
+    }
+    return Settings(**{**values, **extra})
+
+
+@contextmanager
+def served_over_http(services: Services) -> Iterator[str]:
+    """The app under uvicorn on a loopback port, in a thread (a real socket, for
+    streams and browsers); yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -8,7 +8,6 @@ or answered 500.
 from __future__ import annotations
 
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -210,32 +209,15 @@ def test_json_no_parser_takes_is_malformed_json(counted: Api, content: bytes) ->
 def test_a_body_that_stops_short_of_its_length_times_out(tmp_path: Any) -> None:
     """Over a real socket: Content-Length promises more than is sent; the server answers
     408 once no byte has come for its read timeout, rather than holding the connection."""
-    import threading
-
-    import uvicorn
-
-    from api.app import create_app
     from api.bootstrap import bootstrap
-    from api.settings import Settings
+    from tests.api.conftest import memory_settings, served_over_http
 
-    settings = Settings(
-        event_store="memory://",
-        view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
-        kafka_bootstrap="127.0.0.1:1",
-        request_read_timeout_seconds=1.0,
-    )
+    settings = memory_settings(tmp_path, request_read_timeout_seconds=1.0)
     services = bootstrap(settings)
     key = services.keys.issue(TOWN, "t").key
     before = services.app.event_count()  # the key's issue is on the trail
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with served_over_http(services) as url:
+        port = int(url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(
                 b"POST /cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -248,8 +230,5 @@ def test_a_body_that_stops_short_of_its_length_times_out(tmp_path: Any) -> None:
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
         assert b"request_timeout" in answer
         assert services.app.event_count() == before
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        services.close()
+    services.close()
     assert urlsplit(settings.view_store).scheme == "sqlite"

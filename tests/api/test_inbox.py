@@ -12,12 +12,11 @@ from uuid import UUID
 
 import pytest
 
-from api.settings import Settings
 from domain import commands as c
 from domain.values import Actor, CaseState, ProblemKind, Utility
 from projections.queries import inbox
 from projections.status import StatusProjection
-from tests.api.conftest import Api, make_api
+from tests.api.conftest import Api, make_api, memory_settings
 from tests.domain import parity
 
 TOWN = "town:degan"
@@ -25,13 +24,7 @@ TOWN = "town:degan"
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    yield from make_api(
-        Settings(
-            event_store="memory://",
-            view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
-            kafka_bootstrap="127.0.0.1:1",
-        )
-    )
+    yield from make_api(memory_settings(tmp_path))
 
 
 def project(api: Api) -> None:

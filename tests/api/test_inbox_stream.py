@@ -5,8 +5,6 @@ inbox. (The status view is fed the stored events directly, as its runner would.)
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,14 +15,12 @@ from uuid import UUID
 import httpx
 import orjson
 import pytest
-import uvicorn
 
-from api.app import create_app
 from api.bootstrap import Services, bootstrap
-from api.settings import Settings
 from domain import commands as c
 from domain.values import Actor, ProblemKind
 from projections.status import StatusProjection
+from tests.api.conftest import memory_settings, served_over_http
 from tests.domain import parity
 
 TOWN = "town:degan"
@@ -51,25 +47,10 @@ class Live:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    services = bootstrap(
-        Settings(
-            event_store="memory://",
-            view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
-            kafka_bootstrap="127.0.0.1:1",
-        )
-    )
+    services = bootstrap(memory_settings(tmp_path))
     keys = {u: services.keys.issue(u, "t").key for u in (TOWN, "town:baisha", "district-office")}
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Live(services, f"http://127.0.0.1:{port}", keys, StatusProjection())
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_over_http(services) as url:
+        yield Live(services, url, keys, StatusProjection())
     services.close()
 
 

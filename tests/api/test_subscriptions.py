@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from api.settings import Settings
-from tests.api.conftest import Api, make_api
+from tests.api.conftest import Api, make_api, memory_settings
 
 TOWN = "town:degan"
 URL = "https://hooks.degan.example/liandong"
@@ -19,13 +18,7 @@ URL = "https://hooks.degan.example/liandong"
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    yield from make_api(
-        Settings(
-            event_store="memory://",
-            view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
-            kafka_bootstrap="127.0.0.1:1",
-        )
-    )
+    yield from make_api(memory_settings(tmp_path))
 
 
 def subscribe(api: Api, unit: str = TOWN, **body: Any) -> Any:

@@ -1,0 +1,208 @@
+"""The workbench's pages (under /app): sign-in and sign-out, and each unit's inbox,
+updated live. Rendered on the server from the same queries and models as the API."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from api.deps import ServicesDep
+from api.routers.inbox import item_model
+from api.web.i18n import Lang, words
+from api.web.sessions import Session, SessionStore
+from projections.queries import inbox
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+SESSION_COOKIE = "ld_session"
+LOGIN_CSRF_COOKIE = "ld_login_csrf"
+LANG_COOKIE = "ld_lang"
+DISTRICT_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+_templates = Environment(
+    loader=PackageLoader("api.web", "templates"), autoescape=select_autoescape(["html"])
+)
+
+
+def local_time(value: str | datetime | None) -> str:
+    """A moment as the district reads it: Asia/Shanghai, to the minute."""
+    if value is None:
+        return ""
+    moment = (
+        datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    )
+    return moment.astimezone(DISTRICT_TIME).strftime("%Y-%m-%d %H:%M")
+
+
+_templates.filters["local"] = local_time
+
+
+def _lang(request: Request) -> Lang:
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return "en" if chosen == "en" else "zh"
+
+
+def _sessions(services: Any) -> SessionStore:
+    store: SessionStore | None = getattr(services, "_web_sessions", None)
+    if store is None:
+        store = SessionStore(services.db)
+        services._web_sessions = store
+    return store
+
+
+def _session(request: Request, services: Any) -> Session | None:
+    return _sessions(services).find(request.cookies.get(SESSION_COOKIE))
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    units = request.app.state.services.app.units
+
+    def unit_name(unit_id: str | None) -> str:
+        """A unit as people name it (德感街道, not town:degan)."""
+        if not unit_id or unit_id not in units:
+            return unit_id or ""
+        unit = units.get(unit_id)
+        return str(unit.name_zh if lang == "zh" else unit.name_en)
+
+    html = _templates.get_template(template).render(
+        request=request, t=words(lang), lang=lang, unit_name=unit_name, **context
+    )
+    response = HTMLResponse(html, status_code=status)
+    if request.query_params.get("lang") in ("zh", "en"):
+        response.set_cookie(LANG_COOKIE, lang, samesite="strict", secure=_secure(request))
+    # Pages are never cached, framed by another site, or sent to other origins' scripts.
+    response.headers["cache-control"] = "no-store"
+    response.headers["x-frame-options"] = "DENY"
+    response.headers["content-security-policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+    response.headers["referrer-policy"] = "no-referrer"
+    return response
+
+
+def _to_sign_in() -> RedirectResponse:
+    return RedirectResponse("/app/login", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    csrf = secrets.token_urlsafe(32)
+    response = render(request, "login.html", csrf=csrf, error=None)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=_secure(request)
+    )
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    services: ServicesDep,
+    key: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    t = words(_lang(request))
+    if not expected or not secrets.compare_digest(expected, csrf):
+        return _login_error(request, t["expired_form"], "csrf", 403)
+    address = request.client.host if request.client else "unknown"
+    if services.auth_failures.blocked(address, None):
+        return _login_error(request, t["bad_key"], "key", 429)
+    holder = services.keys.holder_of(key.strip())
+    if holder is None or holder.unit not in services.app.units:
+        services.auth_failures.record(address, None, "invalid_key", None)
+        return _login_error(request, t["bad_key"], "key", 401)
+    token, _ = _sessions(services).open(holder)
+    response = RedirectResponse("/app/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/app",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _login_error(request: Request, message: str, field: str, status: int) -> HTMLResponse:
+    csrf = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status, csrf=csrf, error=message, field=field)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=_secure(request)
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, services: ServicesDep, csrf: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    session = _session(request, services)
+    if session is not None:
+        if not session.csrf_matches(csrf):
+            return Response("CSRF token missing or wrong", status_code=403)
+        _sessions(services).close(request.cookies.get(SESSION_COOKIE, ""))
+    response = _to_sign_in()
+    response.delete_cookie(SESSION_COOKIE, path="/app")
+    return response
+
+
+def _inbox(services: Any, unit: str) -> dict[str, Any]:
+    items, counts, _ = inbox(services.db, unit, datetime.now(tz=UTC), limit=200)
+    return {"items": [item_model(i) for i in items], "counts": counts}
+
+
+@router.get("/")
+def inbox_page(request: Request, services: ServicesDep) -> Response:
+    session = _session(request, services)
+    if session is None:
+        return _to_sign_in()
+    unit = services.app.units.get(session.unit)
+    return render(
+        request, "inbox.html", session=session, unit=unit, **_inbox(services, session.unit)
+    )
+
+
+@router.get("/inbox/rows")
+def inbox_rows(request: Request, services: ServicesDep) -> Response:
+    """The inbox table alone, which the page swaps in when the live stream says so."""
+    session = _session(request, services)
+    if session is None:
+        return Response(status_code=401)
+    return render(request, "inbox_rows.html", **_inbox(services, session.unit))
+
+
+@router.get("/inbox/stream")
+async def inbox_stream(request: Request, services: ServicesDep) -> Response:
+    """The inbox's live stream for the page, on the session (an EventSource cannot send
+    an Authorization header); the same feed as GET /inbox/stream."""
+    from api.routers.inbox_stream import _feed
+
+    session = _session(request, services)
+    if session is None:
+        return Response(status_code=401)
+    feed = _feed(request, services)
+    after = await feed.newest()
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield b"retry: 5000\n: connected\n\n"
+        async for frame in feed.stream(session.unit, after):
+            if await request.is_disconnected():
+                return
+            yield frame
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"cache-control": "no-store"}
+    )

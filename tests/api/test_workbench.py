@@ -1,0 +1,121 @@
+"""The workbench's sign-in, session and first page, over HTTP as a browser speaks it:
+the key is typed once into a form and exchanged for an HttpOnly, SameSite=Strict
+session cookie; every form carries a CSRF token; a unit sees its own inbox only; no
+script, style or font comes from anywhere but the app. (Real-browser tests: #14.)"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.api.conftest import Api, make_api, memory_settings
+from tests.api.test_inbox import TOWN, campaign
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    yield from make_api(memory_settings(tmp_path))
+
+
+def browser(api: Api) -> TestClient:
+    """A browser of its own: its own cookie jar, no redirects followed by itself."""
+    return TestClient(create_app(api.services), follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the form carries a CSRF token"
+    return found.group(1)
+
+
+def sign_in(page: TestClient, key: str) -> None:
+    form = page.get("/app/login")
+    answer = page.post("/app/login", data={"key": key, "csrf": csrf_of(form.text)})
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/app/"
+
+
+def test_a_page_asks_for_sign_in_and_the_key_becomes_a_session_cookie(api: Api) -> None:
+    page = browser(api)
+    assert page.get("/app/").headers["location"] == "/app/login"
+    form = page.get("/app/login")
+    assert form.status_code == 200
+    assert 'type="password"' in form.text
+    answer = page.post("/app/login", data={"key": api.key(TOWN), "csrf": csrf_of(form.text)})
+    assert answer.status_code == 303
+    cookie = answer.headers["set-cookie"]
+    assert "ld_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+    assert api.key(TOWN) not in cookie
+    assert api.key(TOWN) not in answer.headers["location"]
+    home = page.get("/app/")
+    assert home.status_code == 200
+    assert "我的待办" in home.text
+    assert "德感街道" in home.text
+
+
+def test_a_wrong_key_is_told_beside_the_field_and_opens_no_session(api: Api) -> None:
+    page = browser(api)
+    form = page.get("/app/login")
+    answer = page.post("/app/login", data={"key": "ld_nope_nope", "csrf": csrf_of(form.text)})
+    assert answer.status_code == 401
+    assert 'id="key-error"' in answer.text
+    assert 'aria-describedby="key-help key-error"' in answer.text
+    assert "密钥无效或已吊销" in answer.text
+    assert "ld_session" not in answer.headers.get("set-cookie", "")
+    assert page.get("/app/").status_code == 303
+
+
+def test_sign_in_and_sign_out_refuse_a_form_without_its_csrf_token(api: Api) -> None:
+    page = browser(api)
+    page.get("/app/login")
+    assert page.post("/app/login", data={"key": api.key(TOWN), "csrf": "forged"}).status_code == 403
+    other = browser(api)  # a form posted from another site carries no login cookie
+    assert other.post("/app/login", data={"key": api.key(TOWN), "csrf": "x"}).status_code == 403
+    sign_in(page, api.key(TOWN))
+    assert page.post("/app/logout", data={"csrf": "forged"}).status_code == 403
+    assert page.get("/app/").status_code == 200, "still signed in"
+    token = csrf_of(page.get("/app/").text)
+    assert page.post("/app/logout", data={"csrf": token}).status_code == 303
+    assert page.get("/app/").status_code == 303, "signed out"
+
+
+def test_a_revoked_key_ends_its_sessions(api: Api) -> None:
+    page = browser(api)
+    key = api.services.keys.issue(TOWN, "clerk", person="李").key
+    sign_in(page, key)
+    assert page.get("/app/").status_code == 200
+    api.services.keys.revoke(key.split("_")[1])
+    assert page.get("/app/").status_code == 303
+
+
+def test_each_unit_sees_its_own_inbox(api: Api) -> None:
+    campaign(api)
+    town, power = browser(api), browser(api)
+    sign_in(town, api.key(TOWN))
+    sign_in(power, api.key("power"))
+    town_page, power_page = town.get("/app/").text, power.get("/app/").text
+    assert "德感某家具厂" in town_page
+    assert "工单" in power_page  # the power company's order
+    assert "德感某家具厂" not in power_page
+    assert town.get("/app/inbox/rows").text.count("<tr") == town_page.count("<tr")
+
+
+def test_pages_come_in_english_too_and_load_nothing_from_elsewhere(api: Api) -> None:
+    page = browser(api)
+    sign_in(page, api.key(TOWN))
+    english = page.get("/app/?lang=en")
+    assert "My inbox" in english.text
+    assert "My inbox" in page.get("/app/").text, "the choice is remembered"
+    assert not re.search(r'(src|href)="(https?:)?//', english.text)
+    policy = english.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    for asset in ("/app/static/htmx.min.js", "/app/static/app.js", "/app/static/app.css"):
+        assert page.get(asset).status_code == 200, asset
