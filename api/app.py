@@ -26,7 +26,7 @@ from api.routers import (
     supervision,
     utilities,
 )
-from api.web import pages
+from api.web import acting, pages
 
 DESCRIPTION = """
 Every action of the units taking part in Jiangjin's 散乱污 campaign, recorded as an
@@ -85,6 +85,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     app.include_router(pages.router)
+    app.include_router(acting.router)
     # The workbench's scripts and styles, from the package itself (the intranet has no CDN).
     app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")
     if services is not None:

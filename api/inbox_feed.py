@@ -128,12 +128,24 @@ class InboxFeed:
             for change in changes:
                 if change.seq > upto:
                     return frames
-                item = inbox_item(self.db, change.case_id, change.task_id, now)
-                shown = self.render(item) if item and item["unit"] == unit else None
-                frames.append(Frame.of(change, unit, shown))
+                frames.append(Frame.of(change, unit, self._shown(change, unit, now)))
                 after = change.seq
             if len(changes) < 200:
                 return frames
+
+    def _shown(self, change: InboxChange, unit: str, now: datetime) -> dict[str, Any] | None:
+        """The item as it stands, for the unit it concerns; None when it is another
+        unit's now, or cannot be shown (the change is still told: one item's trouble
+        must not stop every page's stream)."""
+        item = inbox_item(self.db, change.case_id, change.task_id, now)
+        if item is None or item["unit"] != unit:
+            return None
+        try:
+            shown: dict[str, Any] = self.render(item)
+        except Exception:
+            log.exception("inbox change %d cannot be shown; told without its item", change.seq)
+            return None
+        return shown
 
     def _offer(self, listener: _Listener, frame: Frame | None) -> None:
         """Queues a frame from the poller's thread onto the stream's loop."""

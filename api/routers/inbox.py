@@ -23,11 +23,13 @@ from projections.queries import inbox
 router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
 Kind = Literal["task", "order", "acceptance", "supervision_notice", "dispute"]
 Colour = Literal["green", "yellow", "red"]
+# An item the live stream reports closed is "done" (GET /inbox lists open ones only).
+ItemColour = Literal["green", "yellow", "red", "done"]
 
 
 class InboxItem(ItemFields):
     kind: Kind
-    colour: Colour
+    colour: ItemColour
     overdue_seconds: int
 
 

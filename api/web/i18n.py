@@ -41,6 +41,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "live": ("实时更新", "live"),
     "language": ("English", "中文"),
     "signed_in_as": ("当前单位", "Signed in as"),
+    "submit": ("提交", "Submit"),
+    "act": ("处理", "Act"),
 }
 
 

@@ -16,7 +16,7 @@ from api.deps import ServicesDep
 from api.routers.inbox import item_model
 from api.web.i18n import Lang, words
 from api.web.sessions import Session, SessionStore
-from projections.queries import inbox
+from projections.queries import inbox, last_inbox_change
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 SESSION_COOKIE = "ld_session"
@@ -160,8 +160,11 @@ def logout(
 
 
 def _inbox(services: Any, unit: str) -> dict[str, Any]:
+    # The change log's position is read first: the page's stream starts from it, so a
+    # change made while the page is rendered is heard, not lost in between.
+    after = last_inbox_change(services.db)
     items, counts, _ = inbox(services.db, unit, datetime.now(tz=UTC), limit=200)
-    return {"items": [item_model(i) for i in items], "counts": counts}
+    return {"items": [item_model(i) for i in items], "counts": counts, "after": after}
 
 
 @router.get("/")
@@ -194,7 +197,9 @@ async def inbox_stream(request: Request, services: ServicesDep) -> Response:
     if session is None:
         return Response(status_code=401)
     feed = _feed(request, services)
-    after = await feed.newest()
+    newest = await feed.newest()
+    asked = request.query_params.get("after", "")
+    after = min(int(asked), newest) if asked.isdigit() and len(asked) < 19 else newest
 
     async def stream() -> AsyncIterator[bytes]:
         yield b"retry: 5000\n: connected\n\n"

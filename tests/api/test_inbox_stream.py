@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -220,7 +221,28 @@ def test_many_open_pages_each_hear_their_own_units_changes(live: Live) -> None:
             await asyncio.to_thread(live.project)
             return units, list(await asyncio.gather(*tasks)), degan, baisha
 
-    units, heard, degan, baisha = asyncio.run(pages())
+    # In a thread of its own: a browser test's Playwright may hold this thread's loop.
+    with ThreadPoolExecutor(1) as thread:
+        units, heard, degan, baisha = thread.submit(asyncio.run, pages()).result()
     by_unit = list(zip(units, heard, strict=True))
     assert {case for unit, case in by_unit if unit == TOWN} == {degan}
     assert {case for unit, case in by_unit if unit == "town:baisha"} == {baisha}
+
+
+def test_a_page_is_told_when_an_item_is_done_and_the_stream_goes_on(live: Live) -> None:
+    client, request = open_stream(live, TOWN)
+    with client, request as response:
+        stream = Stream(response)
+        case_id = list_and_classify(live, 1)
+        live.project()
+        opened = {stream.next_event()["data"]["task_id"] for _ in range(3)}
+        live.services.app.handle(
+            Actor(unit=TOWN), c.ConcurClassification(case_id=UUID(case_id), agree=True)
+        )
+        live.project()
+        done = stream.next_event()["data"]
+        assert (done["change"], done["item"]["colour"]) == ("done", "done")
+        assert done["task_id"] in opened
+        later = list_and_classify(live, 2)  # the stream carries on after it
+        live.project()
+        assert stream.next_event()["data"]["case_id"] == later

@@ -119,3 +119,63 @@ def test_pages_come_in_english_too_and_load_nothing_from_elsewhere(api: Api) -> 
     assert "frame-ancestors 'none'" in policy
     for asset in ("/app/static/htmx.min.js", "/app/static/app.js", "/app/static/app.css"):
         assert page.get(asset).status_code == 200, asset
+
+
+def test_an_item_opens_its_commands_form_and_posting_it_does_the_work(api: Api) -> None:
+    ids = campaign(api)
+    page = browser(api)
+    sign_in(page, api.key(TOWN))
+    inbox = page.get("/app/").text
+    path = f"/app/cases/{ids['rectify']}/concur-classification"
+    assert f'href="{path}"' in inbox
+    form = page.get(path)
+    assert form.status_code == 200
+    assert "德感某家具厂" in form.text
+    assert 'name="agree"' in form.text
+    before = api.events
+    done = page.post(path, data={"agree": "on", "csrf": csrf_of(form.text)})
+    assert done.status_code == 303
+    assert done.headers["location"] == "/app/"
+    assert api.events > before
+    case = api.services.app.get_case(ids["rectify"])
+    assert case.concurred_by == TOWN
+
+
+def test_a_refused_form_shows_each_error_beside_its_field_and_records_nothing(api: Api) -> None:
+    ids = campaign(api)
+    page = browser(api)
+    sign_in(page, api.key(TOWN))
+    path = f"/app/cases/{ids['close']}/order-suspension"
+    form = page.get(path)
+    before = api.events
+    refused = page.post(path, data={"document_number": "", "csrf": csrf_of(form.text)})
+    assert refused.status_code == 422
+    assert 'id="document_number-error"' in refused.text
+    assert re.search(r'aria-describedby="[^"]*document_number-error"', refused.text)
+    assert 'aria-invalid="true"' in refused.text
+    assert api.events == before
+    # The domain's refusals too: economy may not order a suspension (rule 1).
+    office = browser(api)
+    sign_in(office, api.key("economy"))
+    denied = office.post(path, data={"document_number": "停1", "csrf": csrf_of(form.text)})
+    assert denied.status_code == 403, "another session's CSRF token is no good"
+    denied = office.post(
+        path, data={"document_number": "停1", "csrf": csrf_of(office.get(path).text)}
+    )
+    assert denied.status_code == 403
+    assert "无权" in denied.text
+    assert api.events == before
+
+
+def test_a_form_needs_a_session_and_its_token(api: Api) -> None:
+    ids = campaign(api)
+    path = f"/app/cases/{ids['close']}/order-suspension"
+    stranger = browser(api)
+    assert stranger.get(path).headers["location"] == "/app/login"
+    assert stranger.post(path, data={"document_number": "停1"}).headers["location"] == (
+        "/app/login"
+    )
+    page = browser(api)
+    sign_in(page, api.key(TOWN))
+    assert page.post(path, data={"document_number": "停1"}).status_code == 403
+    assert page.get(f"/app/cases/{ids['close']}/no-such-command").status_code == 404

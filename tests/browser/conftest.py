@@ -3,8 +3,10 @@ Playwright, kept off every network but the app's own (docs/decisions.md, "Workbe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +49,33 @@ class Served:
     def key(self, unit: str, person: str | None = None) -> str:
         return self.services.keys.issue(unit, "browser test", person=person).key
 
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
     def project(self) -> None:
         """Feeds the events stored since the last call to the status view, as its runner
         would from the topic."""
-        records = parity.records(self.services.app)
-        with self.services.db.transaction() as tx:
-            self.projection.apply_all(tx, records[self.applied :])
-        self.applied = len(records)
+        with self._lock:
+            records = parity.records(self.services.app)
+            with self.services.db.transaction() as tx:
+                self.projection.apply_all(tx, records[self.applied :])
+            self.applied = len(records)
+
+    @contextmanager
+    def projecting(self) -> Iterator[None]:
+        """The status view follows the store by itself meanwhile, as its runner does."""
+        stop = threading.Event()
+
+        def follow() -> None:
+            while not stop.wait(0.1):
+                self.project()
+
+        thread = threading.Thread(target=follow, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from domain import commands as c
-from domain.values import Actor, ProblemKind
+from domain.values import Actor, ProblemKind, Utility
 from tests.browser.conftest import Served, accessibility_problems
 
 pytestmark = pytest.mark.browser
@@ -100,3 +101,95 @@ def test_the_pages_have_no_serious_accessibility_violation(
     audit_page.goto(f"{served.url}/app/?lang=en")
     expect(audit_page.get_by_role("heading", name="My inbox")).to_be_visible()
     assert accessibility_problems(audit_page, axe) == []
+
+
+def act_on(page: Page, duty: str) -> None:
+    """Opens the form of the inbox item whose duty reads so."""
+    row = page.get_by_role("row").filter(has_text=duty)
+    row.get_by_role("link", name="处理").click()
+
+
+def test_a_closure_worked_through_the_pages_by_the_town_economy_and_the_power_company(
+    chromium: Browser, served: Served, screenshots: Path
+) -> None:
+    app = served.services.app
+    case_id = app.handle(
+        Actor(unit=TOWN),
+        c.ListEnterprise(
+            name="德感某食品作坊", address="德感街道某村", town=TOWN,
+            connections=(c.Connection(utility=Utility.POWER, account="P-88"),),
+        ),
+    ).aggregate_id  # fmt: skip
+    app.handle(
+        Actor(unit="economy"),
+        c.Classify(
+            case_id=case_id, disposition="close", reason="无证无照",
+            deadline=datetime.now(tz=UTC) + timedelta(days=30),
+        ),
+    )  # fmt: skip
+    keys = {u: served.key(u) for u in (TOWN, "economy", "power")}
+    pages = {u: chromium.new_context(locale="zh-CN").new_page() for u in keys}
+    try:
+        work_through_the_pages(served, pages, keys, case_id, screenshots)
+    finally:
+        for page in pages.values():
+            page.context.close()
+    case = app.get_case(case_id)
+    assert case.supplies[Utility.POWER].state.value == "cut"
+    assert case.suspension_ordered
+    assert case.concurred_by == TOWN
+
+
+def work_through_the_pages(
+    served: Served, pages: dict[str, Page], keys: dict[str, str], case_id: UUID, screenshots: Path
+) -> None:
+    with served.projecting():
+        town, economy, power = pages[TOWN], pages["economy"], pages["power"]
+        sign_in(town, served, keys[TOWN])
+        sign_in(economy, served, keys["economy"])
+        sign_in(power, served, keys["power"])
+        # What each sees: its own items only.
+        expect(
+            town.get_by_role("cell", name="order production stopped", exact=True)
+        ).to_be_visible()
+        expect(economy.get_by_role("cell", name="request power cut", exact=True)).to_be_visible()
+        expect(economy.get_by_text("order production stopped")).to_have_count(0)
+        expect(power.get_by_text("暂无待办事项")).to_be_visible()
+        # The town concurs (会同) and orders production stopped.
+        act_on(town, "concur with the classification")
+        town.get_by_label("同意").check()
+        town.get_by_role("button", name="提交").click()
+        expect(town).to_have_url(f"{served.url}/app/")
+        act_on(town, "order production stopped")
+        town.get_by_label("文号 *").fill("江津德感停字〔2021〕8号")
+        town.get_by_role("button", name="提交").click()
+        expect(town).to_have_url(f"{served.url}/app/")
+        # Economy asks the power company to cut the supply.
+        act_on(economy, "request power cut")
+        economy.get_by_label("供应单位 *").select_option("power")
+        economy.get_by_label("种类 *").select_option("cut")
+        economy.get_by_label("依据 *").select_option("close_classification")
+        economy.get_by_label("文号 *").fill("江津经信〔2021〕断1号")
+        economy.get_by_label("期限 *").fill(
+            (datetime.now(tz=UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+        )
+        economy.get_by_role("button", name="提交").click()
+        expect(economy).to_have_url(f"{served.url}/app/")
+        # The power company's page shows the order at once, and it carries it out.
+        expect(power.get_by_role("cell", name="德感某食品作坊", exact=True)).to_be_visible(
+            timeout=15_000
+        )
+        power.screenshot(path=str(screenshots / "power-inbox.png"), full_page=True)
+        power.get_by_role("link", name="处理").first.click()
+        power.get_by_label("表号 *").fill("P-88")
+        power.get_by_label("读数 *").fill("1234.5")
+        power.get_by_label("执行时间 *").fill(datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M"))
+        power.get_by_role("button", name="提交").click()
+        expect(power).to_have_url(f"{served.url}/app/")
+        expect(power.get_by_text("暂无待办事项")).to_be_visible(timeout=15_000)
+        # A form shows the domain's refusal beside the field: the power company may not
+        # order a suspension.
+        power.goto(f"{served.url}/app/cases/{case_id}/order-suspension")
+        power.get_by_label("文号 *").fill("x")
+        power.get_by_role("button", name="提交").click()
+        expect(power.get_by_role("alert")).to_contain_text("无权")

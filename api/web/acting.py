@@ -1,0 +1,141 @@
+"""Acting from the workbench: the form of a command on a case or an order, and its post.
+The command is carried out exactly as the REST route does it (the same model, the same
+application call), on behalf of the signed-in person."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.deps import ServicesDep
+from api.routers.commands import body_of
+from api.web.forms import FormField, errors_beside, form_fields, posted_values
+from api.web.pages import _lang, _session, _to_sign_in, render
+from domain import commands as c
+from domain.errors import DomainError, NotFound
+from domain.values import Actor
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+CASE_COMMANDS = {k.slug: k for k in c.CASE_COMMANDS}
+ORDER_COMMANDS = {k.slug: k for k in c.ORDER_COMMANDS}
+
+
+def _command(slug: str, table: dict[str, type[c.Command]]) -> type[c.Command] | None:
+    return table.get(slug)
+
+
+def _page(
+    request: Request,
+    services: Any,
+    command: type[c.Command],
+    fields: list[FormField],
+    *,
+    case_id: UUID,
+    action: str,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    session = _session(request, services)
+    title = (command.__doc__ or command.__name__).strip().splitlines()[0]
+    try:
+        case = services.app.get_case(case_id)
+        name = case.enterprise.name if case.enterprise else str(case_id)
+    except NotFound:
+        name = str(case_id)
+    return render(
+        request,
+        "act.html",
+        status,
+        session=session,
+        unit=services.app.units.get(session.unit) if session else None,
+        title=title,
+        case_name=name,
+        fields=fields,
+        action=action,
+        error=error,
+    )
+
+
+def _act(
+    request: Request,
+    services: Any,
+    command: type[c.Command],
+    skip: set[str],
+    fixed: dict[str, Any],
+    case_id: UUID,
+    form: dict[str, str],
+) -> Response:
+    session = _session(request, services)
+    if session is None:
+        return _to_sign_in()
+    lang = _lang(request)
+    fields = form_fields(body_of(command, skip), lang)
+    if not session.csrf_matches(form.get("csrf")):
+        return Response("CSRF token missing or wrong", status_code=403)
+    values = posted_values(fields, form)
+    try:
+        cmd = command.model_validate({**fixed, **values})
+        services.app.handle(Actor(unit=session.unit, person=session.person), cmd)
+    except (ValidationError, DomainError) as refused:
+        general = errors_beside(fields, refused, lang)
+        status = 422 if isinstance(refused, ValidationError) else _status_of(refused)
+        return _page(
+            request, services, command, fields, case_id=case_id, action=str(request.url.path),
+            error=general, status=status,
+        )  # fmt: skip
+    return RedirectResponse("/app/", status_code=303)
+
+
+def _status_of(error: DomainError) -> int:
+    from api.errors import status_of
+
+    return status_of(error)
+
+
+@router.get("/cases/{case_id}/{slug}")
+def case_form(case_id: UUID, slug: str, request: Request, services: ServicesDep) -> Response:
+    command = _command(slug, CASE_COMMANDS)  # type: ignore[arg-type]
+    if _session(request, services) is None:
+        return _to_sign_in()
+    if command is None:
+        return Response(status_code=404)
+    fields = form_fields(body_of(command, {"case_id"}), _lang(request))
+    return _page(request, services, command, fields, case_id=case_id, action=request.url.path)
+
+
+@router.post("/cases/{case_id}/{slug}")
+async def case_post(case_id: UUID, slug: str, request: Request, services: ServicesDep) -> Response:
+    command = _command(slug, CASE_COMMANDS)  # type: ignore[arg-type]
+    if command is None:
+        return Response(status_code=404)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    return _act(request, services, command, {"case_id"}, {"case_id": case_id}, case_id, form)
+
+
+@router.get("/orders/{case_id}/{order_no}/{slug}")
+def order_form(
+    case_id: UUID, order_no: str, slug: str, request: Request, services: ServicesDep
+) -> Response:
+    command = _command(slug, ORDER_COMMANDS)  # type: ignore[arg-type]
+    if _session(request, services) is None:
+        return _to_sign_in()
+    if command is None:
+        return Response(status_code=404)
+    fields = form_fields(body_of(command, {"order_id"}), _lang(request))
+    return _page(request, services, command, fields, case_id=case_id, action=request.url.path)
+
+
+@router.post("/orders/{case_id}/{order_no}/{slug}")
+async def order_post(
+    case_id: UUID, order_no: str, slug: str, request: Request, services: ServicesDep
+) -> Response:
+    command = _command(slug, ORDER_COMMANDS)  # type: ignore[arg-type]
+    if command is None:
+        return Response(status_code=404)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    fixed = {"order_id": f"{case_id}/{order_no}"}
+    return _act(request, services, command, {"order_id"}, fixed, case_id, form)

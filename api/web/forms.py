@@ -1,0 +1,170 @@
+"""Forms generated from the command models: each field of a command becomes a labelled
+control, what is posted is validated by the very model the REST API takes, and every
+refusal (a field's rule, or the domain's) is shown beside the field it names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import AwareDatetime, BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from api.errors import message_zh
+from domain.errors import DomainError
+
+DISTRICT_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+Control = Literal["text", "textarea", "number", "checkbox", "select", "datetime", "date"]
+LABELS: dict[str, tuple[str, str]] = {
+    "reason": ("理由", "Reason"),
+    "reasons": ("原因（每行一条）", "Reasons (one per line)"),
+    "document_number": ("文号", "Document number"),
+    "deadline": ("期限", "Deadline"),
+    "disposition": ("分类（三个一批）", "Disposition"),
+    "agree": ("同意", "Agree"),
+    "passed": ("验收通过", "Passed"),
+    "note": ("说明", "Note"),
+    "meter": ("表号", "Meter"),
+    "reading": ("读数", "Reading"),
+    "executed_at": ("执行时间", "Executed at"),
+    "utility": ("供应单位", "Utility"),
+    "kind": ("种类", "Kind"),
+    "grounds": ("依据", "Grounds"),
+    "respond_by": ("答复期限", "Respond by"),
+    "answer": ("答复", "Answer"),
+    "findings": ("发现情况", "Findings"),
+    "relapse": ("已复产（回头看）", "Relapsed"),
+    "approval_kind": ("审批类别", "Approval kind"),
+    "application_ref": ("申请编号", "Application reference"),
+    "task_id": ("任务编号", "Task"),
+    "notice_id": ("督办编号", "Notice"),
+    "receipt_id": ("回执编号", "Receipt id"),
+    "planned_for": ("计划时间", "Planned for"),
+    "units": ("参与单位", "Units"),
+    "legal_basis": ("法律依据", "Legal basis"),
+}
+
+
+@dataclass
+class FormField:
+    name: str
+    label: str
+    control: Control
+    required: bool
+    value: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    help: str = ""
+    error: str | None = None
+    many: bool = False  # a list: one entry per line
+
+
+def _enum_of(annotation: Any) -> type[Enum] | None:
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, Enum):
+            return candidate
+    return None
+
+
+def _control(info: FieldInfo) -> tuple[Control, bool] | None:
+    """The control for a field, and whether it holds many values; None: not in a form
+    (nested records such as evidence are posted through the API)."""
+    annotation = info.annotation
+    origin = get_origin(annotation)
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    many = origin in (list, tuple) or any(get_origin(a) in (list, tuple) for a in args)
+    if many:
+        inner = [x for a in (args or [annotation]) for x in get_args(a) if x is not Ellipsis]
+        if inner and all(x is str or _enum_of(x) for x in inner):
+            return "textarea", True
+        return None
+    simple = args[0] if args else annotation
+    if _enum_of(simple):
+        return "select", False
+    if simple is bool:
+        return "checkbox", False
+    if simple in (int, float):
+        return "number", False
+    if simple in (datetime, AwareDatetime) or (
+        isinstance(simple, type) and issubclass(simple, datetime)
+    ):
+        return "datetime", False
+    if simple is str:
+        maximum = max((getattr(m, "max_length", 0) or 0 for m in info.metadata), default=0)
+        return ("textarea" if maximum > 200 else "text"), False
+    if getattr(simple, "__name__", "") == "date":
+        return "date", False
+    return None
+
+
+def form_fields(model: type[BaseModel], lang: str) -> list[FormField]:
+    fields = []
+    for name, info in model.model_fields.items():
+        found = _control(info)
+        if found is None:
+            continue
+        control, many = found
+        zh, en = LABELS.get(name, (name, name.replace("_", " ")))
+        enum = _enum_of(info.annotation) or next(
+            (e for a in get_args(info.annotation) if (e := _enum_of(a))), None
+        )
+        fields.append(
+            FormField(
+                name=name,
+                label=zh if lang == "zh" else en,
+                control=control,
+                required=info.is_required(),
+                options=[(str(m.value), str(m.value)) for m in enum] if enum else [],
+                help=info.description or "",
+                many=many,
+            )
+        )
+    return fields
+
+
+def posted_values(fields: list[FormField], form: dict[str, str]) -> dict[str, Any]:
+    """The form as the command model takes it (blank optional fields left out; times
+    read as Beijing time)."""
+    values: dict[str, Any] = {}
+    for f in fields:
+        raw = form.get(f.name, "")
+        f.value = raw
+        if f.control == "checkbox":
+            values[f.name] = raw == "on"
+            continue
+        if raw.strip() == "" and not f.required:
+            continue
+        if f.many:
+            values[f.name] = [line.strip() for line in raw.splitlines() if line.strip()]
+        elif f.control == "datetime" and raw:
+            try:
+                values[f.name] = datetime.fromisoformat(raw).replace(tzinfo=DISTRICT_TIME)
+            except ValueError:
+                values[f.name] = raw  # the model names the field and the rule
+        else:
+            values[f.name] = raw
+    return values
+
+
+def errors_beside(
+    fields: list[FormField], error: ValidationError | DomainError, lang: str
+) -> str | None:
+    """Puts each refusal beside its field; returns what belongs to no field."""
+    by_name = {f.name: f for f in fields}
+    general: list[str] = []
+    if isinstance(error, ValidationError):
+        for e in error.errors():
+            where = str(e["loc"][0]) if e["loc"] else ""
+            text = message_zh(dict(e)) if lang == "zh" else str(e["msg"])
+            if where in by_name:
+                by_name[where].error = text
+            else:
+                general.append(f"{where}: {text}" if where else text)
+    else:
+        text = error.message_zh if lang == "zh" else error.message
+        if error.field in by_name:
+            by_name[error.field].error = text
+        else:
+            general.append(text)
+    return "；".join(general) if general else None
