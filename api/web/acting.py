@@ -16,6 +16,7 @@ from api.routers.commands import body_of
 from api.web.forms import FormField, errors_beside, form_fields, posted_values
 from api.web.pages import _lang, _session, _to_sign_in, render
 from domain import commands as c
+from domain.case import Case
 from domain.errors import DomainError, NotFound
 from domain.values import Actor
 
@@ -26,6 +27,23 @@ ORDER_COMMANDS = {k.slug: k for k in c.ORDER_COMMANDS}
 
 def _command(slug: str, table: dict[str, type[c.Command]]) -> type[c.Command] | None:
     return table.get(slug)
+
+
+def _visible_case(services: Any, unit_id: str, case_id: UUID) -> Case | None:
+    """The case, if the unit may see it: a town its territory's, a utility those it
+    holds an order on (as the API's read scope decides), the others all."""
+    if unit_id not in services.app.units:
+        return None
+    try:
+        case: Case = services.app.get_case(case_id)
+    except NotFound:
+        return None
+    unit = services.app.units.get(unit_id)
+    if not services.app.may_see(unit_id, case):
+        return None
+    if unit.kind == "utility" and not any(o.utility == unit_id for o in case.orders.values()):
+        return None
+    return case
 
 
 def _page(
@@ -41,11 +59,10 @@ def _page(
 ) -> Response:
     session = _session(request, services)
     title = (command.__doc__ or command.__name__).strip().splitlines()[0]
-    try:
-        case = services.app.get_case(case_id)
-        name = case.enterprise.name if case.enterprise else str(case_id)
-    except NotFound:
-        name = str(case_id)
+    case = _visible_case(services, session.unit if session else "", case_id)
+    if case is None:  # DOMAIN.md 12: a case outside one's reach looks like no case at all
+        return Response(status_code=404)
+    name = case.enterprise.name if case.enterprise else str(case_id)
     return render(
         request,
         "act.html",

@@ -179,3 +179,26 @@ def test_a_form_needs_a_session_and_its_token(api: Api) -> None:
     sign_in(page, api.key(TOWN))
     assert page.post(path, data={"document_number": "停1"}).status_code == 403
     assert page.get(f"/app/cases/{ids['close']}/no-such-command").status_code == 404
+
+
+def test_a_form_shows_nothing_of_a_case_outside_the_units_reach(api: Api) -> None:
+    ids = campaign(api)
+    for unit, case in (("town:baisha", "rectify"), ("water", "close"), ("water", "rectify")):
+        page = browser(api)
+        sign_in(page, api.key(unit))
+        path = f"/app/cases/{ids[case]}/order-suspension"
+        hidden = page.get(path)
+        assert hidden.status_code == 404, unit
+        assert "德感" not in hidden.text
+        posted = page.post(path, data={"document_number": "x", "csrf": "x"})
+        assert posted.status_code == 403  # no token: refused before anything is read
+        token = csrf_of(page.get("/app/").text)
+        before = api.events
+        posted = page.post(path, data={"document_number": "x", "csrf": token})
+        assert posted.status_code == 404
+        assert "德感" not in posted.text
+        assert api.events == before
+    power = browser(api)
+    sign_in(power, api.key("power"))  # it holds the cut order on the closed case
+    assert power.get(f"/app/cases/{ids['close']}/order-suspension").status_code == 200
+    assert power.get(f"/app/cases/{ids['rectify']}/order-suspension").status_code == 404
