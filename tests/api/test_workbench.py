@@ -202,3 +202,34 @@ def test_a_form_shows_nothing_of_a_case_outside_the_units_reach(api: Api) -> Non
     sign_in(power, api.key("power"))  # it holds the cut order on the closed case
     assert power.get(f"/app/cases/{ids['close']}/order-suspension").status_code == 200
     assert power.get(f"/app/cases/{ids['rectify']}/order-suspension").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("reading", "Infinity"),
+        ("reading", "NaN"),
+        ("reading", "1e400"),
+        ("reading", "-1"),
+        ("reading", "十二"),
+        ("meter", "P-1\x00"),
+        ("meter", ""),
+        ("executed_at", "2021-13-45T99:99"),
+        ("executed_at", "十二点"),
+    ],
+)
+def test_a_hostile_value_in_a_form_is_refused_beside_its_field(
+    api: Api, field: str, value: str
+) -> None:
+    campaign(api)
+    page = browser(api)
+    sign_in(page, api.key("power"))
+    [item] = api.get("power", "/inbox").json()["items"]
+    path = "/app" + item["complete_with"]["path"]
+    form = page.get(path)
+    good = {"meter": "P-1", "reading": "12.5", "executed_at": "2021-11-05T10:00"}
+    before = api.events
+    refused = page.post(path, data={**good, field: value, "csrf": csrf_of(form.text)})
+    assert refused.status_code == 422, refused.text[-500:]
+    assert f'id="{field}-error"' in refused.text
+    assert api.events == before
