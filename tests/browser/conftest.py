@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from api.bootstrap import Services, bootstrap
 from projections.status import StatusProjection
@@ -19,6 +19,8 @@ from tests.api.conftest import memory_settings, served_over_http
 from tests.domain import parity
 
 CHROMIUM = "/usr/bin/chromium"
+# Assertions wait for their condition up to this long: generous, for a busy machine.
+expect.set_options(timeout=20_000)
 OFF_THE_NETWORK = [
     "--no-sandbox",  # as root
     "--disable-gpu",

@@ -71,7 +71,7 @@ def test_a_clerk_signs_in_sees_the_towns_inbox_live_and_signs_out(
     page.screenshot(path=str(screenshots / "inbox.png"), full_page=True)
     # Economy classifies another of the town's enterprises: the page shows it unasked.
     list_and_classify(served, "德感某石材厂")
-    expect(page.get_by_role("cell", name="德感某石材厂").first).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("cell", name="德感某石材厂").first).to_be_visible()
     page.get_by_role("button", name="退出").click()
     expect(page).to_have_url(f"{served.url}/app/login")
     page.goto(f"{served.url}/app/")
@@ -176,9 +176,7 @@ def work_through_the_pages(
         economy.get_by_role("button", name="提交").click()
         expect(economy).to_have_url(f"{served.url}/app/")
         # The power company's page shows the order at once, and it carries it out.
-        expect(power.get_by_role("cell", name="德感某食品作坊", exact=True)).to_be_visible(
-            timeout=15_000
-        )
+        expect(power.get_by_role("cell", name="德感某食品作坊", exact=True)).to_be_visible()
         power.screenshot(path=str(screenshots / "power-inbox.png"), full_page=True)
         power.get_by_role("link", name="处理").first.click()
         power.get_by_label("表号 *").fill("P-88")
@@ -186,7 +184,7 @@ def work_through_the_pages(
         power.get_by_label("执行时间 *").fill(datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M"))
         power.get_by_role("button", name="提交").click()
         expect(power).to_have_url(f"{served.url}/app/")
-        expect(power.get_by_text("暂无待办事项")).to_be_visible(timeout=15_000)
+        expect(power.get_by_text("暂无待办事项")).to_be_visible()
         # A form shows the domain's refusal beside the field: the power company may not
         # order a suspension.
         power.goto(f"{served.url}/app/cases/{case_id}/order-suspension")
