@@ -12,9 +12,12 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from api.settings import store_env
 from domain import commands as c
@@ -36,6 +39,34 @@ def start_relay(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             stdout=out,
             stderr=out,
         )
+
+
+def resumes(log: Path) -> int:
+    """How many times a relay has started and read its position (its log says so)."""
+    return len(re.findall(r"resumes after position", log.read_text())) if log.exists() else 0
+
+
+def topic_end(bootstrap: str, topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(partitions).values()) if partitions else 0
+    finally:
+        consumer.close()
+
+
+def grown(count: Callable[[], int], before: int) -> Callable[[], bool]:
+    return lambda: count() > before
+
+
+def wait_for(
+    condition: Callable[[], bool], relay: subprocess.Popen[bytes], what: str, timeout_s: float = 120
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert relay.poll() is None, f"the relay exited ({relay.returncode}) before {what}"
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)
 
 
 def test_sigkill_at_random_points_neither_loses_nor_duplicates(
@@ -70,8 +101,14 @@ def test_sigkill_at_random_points_neither_loses_nor_duplicates(
     kills = 0
     try:
         while kills < 10:  # commands flow during every kill
+            resumed_before = resumes(log)
             relay = start_relay(env, log)
-            time.sleep(rng.uniform(0.5, 3.0))
+            # Killed at a random instant once it is publishing (observed, not guessed:
+            # a busy machine may take seconds to start a process).
+            wait_for(grown(partial(resumes, log), resumed_before), relay, "it read its position")
+            end = partial(topic_end, kafka_bootstrap, topics.events.name)
+            wait_for(grown(end, end()), relay, "it committed a batch")
+            time.sleep(rng.uniform(0.0, 0.5))
             relay.send_signal(signal.SIGKILL)
             relay.wait()
             kills += 1
