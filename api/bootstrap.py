@@ -12,6 +12,7 @@ from api.guard import FailedAuthentication
 from api.idempotency import IdempotencyStore
 from api.keys import KeyStore
 from api.settings import Settings
+from api.web.sessions import SessionStore
 from domain.application import Clock, Liandong, utc_now
 from domain.units import UnitsRegistry, default_registry
 from gateways.receipts import ReceiptGateway
@@ -53,6 +54,11 @@ class Services:
     @cached_property
     def auth_failures(self) -> FailedAuthentication:
         return FailedAuthentication()
+
+    @cached_property
+    def web_sessions(self) -> SessionStore:
+        """The workbench's sign-in sessions (in the view store, beside the keys)."""
+        return SessionStore(self.db)
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:

@@ -43,7 +43,7 @@ async def inbox_stream(
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     whose = whose_inbox(actor, unit)
-    feed = _feed(request, services)
+    feed = inbox_feed(request, services)
     resumed = last_event_id is not None and last_event_id.isdigit()
     # Where the stream starts is fixed before the page hears it is connected.
     newest = await feed.newest()
@@ -80,7 +80,7 @@ async def inbox_stream(
     )
 
 
-def _feed(request: Request, services: Any) -> InboxFeed:
+def inbox_feed(request: Request, services: Any) -> InboxFeed:
     """The API process's one reader of the change log (made on first use)."""
     feed: InboxFeed | None = getattr(request.app.state, "inbox_feed", None)
     if feed is None:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from api.deps import ServicesDep
 from api.routers.commands import body_of
 from api.web.forms import FormField, errors_beside, form_fields, posted_values
-from api.web.pages import _lang, _session, _to_sign_in, render
+from api.web.pages import lang_of, render, session_of, to_sign_in
 from domain import commands as c
 from domain.case import Case
 from domain.errors import DomainError, NotFound
@@ -57,7 +57,7 @@ def _page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    session = _session(request, services)
+    session = session_of(request, services)
     title = (command.__doc__ or command.__name__).strip().splitlines()[0]
     case = _visible_case(services, session.unit if session else "", case_id)
     if case is None:  # DOMAIN.md 12: a case outside one's reach looks like no case at all
@@ -86,10 +86,10 @@ def _act(
     case_id: UUID,
     form: dict[str, str],
 ) -> Response:
-    session = _session(request, services)
+    session = session_of(request, services)
     if session is None:
-        return _to_sign_in()
-    lang = _lang(request)
+        return to_sign_in()
+    lang = lang_of(request)
     fields = form_fields(body_of(command, skip), lang)
     if not session.csrf_matches(form.get("csrf")):
         return Response("CSRF token missing or wrong", status_code=403)
@@ -116,11 +116,11 @@ def _status_of(error: DomainError) -> int:
 @router.get("/cases/{case_id}/{slug}")
 def case_form(case_id: UUID, slug: str, request: Request, services: ServicesDep) -> Response:
     command = _command(slug, CASE_COMMANDS)  # type: ignore[arg-type]
-    if _session(request, services) is None:
-        return _to_sign_in()
+    if session_of(request, services) is None:
+        return to_sign_in()
     if command is None:
         return Response(status_code=404)
-    fields = form_fields(body_of(command, {"case_id"}), _lang(request))
+    fields = form_fields(body_of(command, {"case_id"}), lang_of(request))
     return _page(request, services, command, fields, case_id=case_id, action=request.url.path)
 
 
@@ -138,11 +138,11 @@ def order_form(
     case_id: UUID, order_no: str, slug: str, request: Request, services: ServicesDep
 ) -> Response:
     command = _command(slug, ORDER_COMMANDS)  # type: ignore[arg-type]
-    if _session(request, services) is None:
-        return _to_sign_in()
+    if session_of(request, services) is None:
+        return to_sign_in()
     if command is None:
         return Response(status_code=404)
-    fields = form_fields(body_of(command, {"order_id"}), _lang(request))
+    fields = form_fields(body_of(command, {"order_id"}), lang_of(request))
     return _page(request, services, command, fields, case_id=case_id, action=request.url.path)
 
 

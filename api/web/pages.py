@@ -12,10 +12,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from api.bootstrap import Services
 from api.deps import ServicesDep
 from api.routers.inbox import item_model
 from api.web.i18n import Lang, words
-from api.web.sessions import Session, SessionStore
+from api.web.sessions import Session
 from projections.queries import inbox, last_inbox_change
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -41,21 +42,14 @@ def local_time(value: str | datetime | None) -> str:
 _templates.filters["local"] = local_time
 
 
-def _lang(request: Request) -> Lang:
+def lang_of(request: Request) -> Lang:
     chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     return "en" if chosen == "en" else "zh"
 
 
-def _sessions(services: Any) -> SessionStore:
-    store: SessionStore | None = getattr(services, "_web_sessions", None)
-    if store is None:
-        store = SessionStore(services.db)
-        services._web_sessions = store
-    return store
-
-
-def _session(request: Request, services: Any) -> Session | None:
-    return _sessions(services).find(request.cookies.get(SESSION_COOKIE))
+def session_of(request: Request, services: Services) -> Session | None:
+    """The signed-in session of the request, if any is alive."""
+    return services.web_sessions.find(request.cookies.get(SESSION_COOKIE))
 
 
 def _secure(request: Request) -> bool:
@@ -63,7 +57,7 @@ def _secure(request: Request) -> bool:
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lang = _lang(request)
+    lang = lang_of(request)
     units = request.app.state.services.app.units
 
     def unit_name(unit_id: str | None) -> str:
@@ -90,7 +84,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return response
 
 
-def _to_sign_in() -> RedirectResponse:
+def to_sign_in() -> RedirectResponse:
     return RedirectResponse("/app/login", status_code=303)
 
 
@@ -112,7 +106,7 @@ def login(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    t = words(_lang(request))
+    t = words(lang_of(request))
     if not expected or not secrets.compare_digest(expected, csrf):
         return _login_error(request, t["expired_form"], "csrf", 403)
     address = request.client.host if request.client else "unknown"
@@ -122,7 +116,7 @@ def login(
     if holder is None or holder.unit not in services.app.units:
         services.auth_failures.record(address, None, "invalid_key", None)
         return _login_error(request, t["bad_key"], "key", 401)
-    token, _ = _sessions(services).open(holder)
+    token, _ = services.web_sessions.open(holder)
     response = RedirectResponse("/app/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -149,12 +143,12 @@ def _login_error(request: Request, message: str, field: str, status: int) -> HTM
 def logout(
     request: Request, services: ServicesDep, csrf: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
-    session = _session(request, services)
+    session = session_of(request, services)
     if session is not None:
         if not session.csrf_matches(csrf):
             return Response("CSRF token missing or wrong", status_code=403)
-        _sessions(services).close(request.cookies.get(SESSION_COOKIE, ""))
-    response = _to_sign_in()
+        services.web_sessions.close(request.cookies.get(SESSION_COOKIE, ""))
+    response = to_sign_in()
     response.delete_cookie(SESSION_COOKIE, path="/app")
     return response
 
@@ -169,9 +163,9 @@ def _inbox(services: Any, unit: str) -> dict[str, Any]:
 
 @router.get("/")
 def inbox_page(request: Request, services: ServicesDep) -> Response:
-    session = _session(request, services)
+    session = session_of(request, services)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     unit = services.app.units.get(session.unit)
     return render(
         request, "inbox.html", session=session, unit=unit, **_inbox(services, session.unit)
@@ -181,7 +175,7 @@ def inbox_page(request: Request, services: ServicesDep) -> Response:
 @router.get("/inbox/rows")
 def inbox_rows(request: Request, services: ServicesDep) -> Response:
     """The inbox table alone, which the page swaps in when the live stream says so."""
-    session = _session(request, services)
+    session = session_of(request, services)
     if session is None:
         return Response(status_code=401)
     return render(request, "inbox_rows.html", **_inbox(services, session.unit))
@@ -191,12 +185,12 @@ def inbox_rows(request: Request, services: ServicesDep) -> Response:
 async def inbox_stream(request: Request, services: ServicesDep) -> Response:
     """The inbox's live stream for the page, on the session (an EventSource cannot send
     an Authorization header); the same feed as GET /inbox/stream."""
-    from api.routers.inbox_stream import _feed
+    from api.routers.inbox_stream import inbox_feed
 
-    session = _session(request, services)
+    session = session_of(request, services)
     if session is None:
         return Response(status_code=401)
-    feed = _feed(request, services)
+    feed = inbox_feed(request, services)
     newest = await feed.newest()
     asked = request.query_params.get("after", "")
     after = min(int(asked), newest) if asked.isdigit() and len(asked) < 19 else newest
