@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.deps import ServicesDep
+from api.errors import status_of
 from api.routers.commands import body_of
 from api.web.forms import FormField, errors_beside, form_fields, posted_values
 from api.web.pages import lang_of, render, session_of, to_sign_in
@@ -21,12 +22,8 @@ from domain.errors import DomainError, NotFound
 from domain.values import Actor
 
 router = APIRouter(prefix="/app", include_in_schema=False)
-CASE_COMMANDS = {k.slug: k for k in c.CASE_COMMANDS}
-ORDER_COMMANDS = {k.slug: k for k in c.ORDER_COMMANDS}
-
-
-def _command(slug: str, table: dict[str, type[c.Command]]) -> type[c.Command] | None:
-    return table.get(slug)
+CASE_COMMANDS: dict[str, type[c.Command]] = {k.slug: k for k in c.CASE_COMMANDS}
+ORDER_COMMANDS: dict[str, type[c.Command]] = {k.slug: k for k in c.ORDER_COMMANDS}
 
 
 def _visible_case(services: Any, unit_id: str, case_id: UUID) -> Case | None:
@@ -99,7 +96,7 @@ def _act(
         services.app.handle(Actor(unit=session.unit, person=session.person), cmd)
     except (ValidationError, DomainError) as refused:
         general = errors_beside(fields, refused, lang)
-        status = 422 if isinstance(refused, ValidationError) else _status_of(refused)
+        status = 422 if isinstance(refused, ValidationError) else status_of(refused)
         return _page(
             request, services, command, fields, case_id=case_id, action=str(request.url.path),
             error=general, status=status,
@@ -107,26 +104,26 @@ def _act(
     return RedirectResponse("/app/", status_code=303)
 
 
-def _status_of(error: DomainError) -> int:
-    from api.errors import status_of
-
-    return status_of(error)
-
-
-@router.get("/cases/{case_id}/{slug}")
-def case_form(case_id: UUID, slug: str, request: Request, services: ServicesDep) -> Response:
-    command = _command(slug, CASE_COMMANDS)  # type: ignore[arg-type]
+def _form(
+    request: Request, services: Any, command: type[c.Command] | None, skip: str, case_id: UUID
+) -> Response:
+    """The empty form of a command (`skip`: the field the path gives)."""
     if session_of(request, services) is None:
         return to_sign_in()
     if command is None:
         return Response(status_code=404)
-    fields = form_fields(body_of(command, {"case_id"}), lang_of(request))
+    fields = form_fields(body_of(command, {skip}), lang_of(request))
     return _page(request, services, command, fields, case_id=case_id, action=request.url.path)
+
+
+@router.get("/cases/{case_id}/{slug}")
+def case_form(case_id: UUID, slug: str, request: Request, services: ServicesDep) -> Response:
+    return _form(request, services, CASE_COMMANDS.get(slug), "case_id", case_id)
 
 
 @router.post("/cases/{case_id}/{slug}")
 async def case_post(case_id: UUID, slug: str, request: Request, services: ServicesDep) -> Response:
-    command = _command(slug, CASE_COMMANDS)  # type: ignore[arg-type]
+    command = CASE_COMMANDS.get(slug)
     if command is None:
         return Response(status_code=404)
     form = {k: str(v) for k, v in (await request.form()).items()}
@@ -137,20 +134,14 @@ async def case_post(case_id: UUID, slug: str, request: Request, services: Servic
 def order_form(
     case_id: UUID, order_no: str, slug: str, request: Request, services: ServicesDep
 ) -> Response:
-    command = _command(slug, ORDER_COMMANDS)  # type: ignore[arg-type]
-    if session_of(request, services) is None:
-        return to_sign_in()
-    if command is None:
-        return Response(status_code=404)
-    fields = form_fields(body_of(command, {"order_id"}), lang_of(request))
-    return _page(request, services, command, fields, case_id=case_id, action=request.url.path)
+    return _form(request, services, ORDER_COMMANDS.get(slug), "order_id", case_id)
 
 
 @router.post("/orders/{case_id}/{order_no}/{slug}")
 async def order_post(
     case_id: UUID, order_no: str, slug: str, request: Request, services: ServicesDep
 ) -> Response:
-    command = _command(slug, ORDER_COMMANDS)  # type: ignore[arg-type]
+    command = ORDER_COMMANDS.get(slug)
     if command is None:
         return Response(status_code=404)
     form = {k: str(v) for k, v in (await request.form()).items()}
