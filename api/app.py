@@ -26,7 +26,9 @@ from api.routers import (
     supervision,
     utilities,
 )
-from api.web import acting, pages
+from api.web import acting, dossier, ledger, overview, pages
+from api.web import audit as web_audit
+from api.web import orders as web_orders
 
 DESCRIPTION = """
 Every action of the units taking part in Jiangjin's 散乱污 campaign, recorded as an
@@ -84,8 +86,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
-    app.include_router(pages.router)
-    app.include_router(acting.router)
+    for page in (pages, overview, ledger, dossier, web_orders, web_audit, acting):
+        app.include_router(page.router)
     # The workbench's scripts and styles, from the package itself (the intranet has no CDN).
     app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")
     if services is not None:

@@ -45,44 +45,96 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a ledger read selects. `with_orders_for`: only cases holding an order
+    addressed to that utility; `search`: text in the name, USCC or address; `listed`,
+    `struck_off`: [from, to) moments; `disposition` "unclassified": none yet."""
+
+    town: str | None = None
+    disposition: str | None = None
+    state: str | None = None
+    overdue: bool | None = None
+    with_orders_for: str | None = None
+    search: str | None = None
+    listed: tuple[datetime, datetime] | None = None
+    struck_off: tuple[datetime, datetime] | None = None
+
+    def where(self, now: datetime) -> tuple[list[str], list[Any]]:
+        p = StatusProjection()
+        where: list[str] = []
+        params: list[Any] = []
+        if self.search:
+            like = (
+                "%"
+                + self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
+            where.append(
+                "(c.name LIKE ? ESCAPE '\\' OR c.uscc LIKE ? ESCAPE '\\' "
+                "OR c.address LIKE ? ESCAPE '\\')"
+            )
+            params += [like, like.upper(), like]  # a USCC is written in capitals
+        for column, between in (("listed_at", self.listed), ("struck_off_at", self.struck_off)):
+            if between is not None:
+                where.append(f"c.{column} >= ? AND c.{column} < ?")
+                params += [utc_text(between[0]), utc_text(between[1])]
+        if self.with_orders_for is not None:
+            where.append(f"c.case_id IN (SELECT case_id FROM {p.t('orders')} WHERE utility = ?)")
+            params.append(self.with_orders_for)
+        disposition = self.disposition
+        if disposition == "unclassified":
+            where.append("c.disposition IS NULL")
+            disposition = None
+        for column, value in (
+            ("town", self.town),
+            ("disposition", disposition),
+            ("state", self.state),
+        ):
+            if value is not None:
+                where.append(f"c.{column} = ?")
+                params.append(value)
+        if self.overdue is not None:
+            exists = (
+                f"EXISTS (SELECT 1 FROM {p.t('tasks')} t WHERE t.case_id = c.case_id AND "
+                "t.done_at IS NULL AND t.cancelled_at IS NULL AND t.deadline < ?)"
+            )
+            where.append(exists if self.overdue else f"NOT {exists}")
+            params.append(utc_text(now))
+        return where, params
+
+
 def enterprises(
     db: Database,
     now: datetime,
     *,
-    town: str | None = None,
-    disposition: str | None = None,
-    state: str | None = None,
-    overdue: bool | None = None,
     cursor: str | None = None,
     limit: int = 50,
-    with_orders_for: str | None = None,
+    chosen: CaseFilter | None = None,
+    **filters: Any,
 ) -> Page:
-    """Cases ordered by id, filtered; `cursor` is the last case id of the previous page.
-    `with_orders_for`: only cases holding an order addressed to that utility."""
-    p = StatusProjection()
-    where: list[str] = ["case_id > ?"]
-    params: list[Any] = [cursor or ""]
-    if with_orders_for is not None:
-        where.append(f"case_id IN (SELECT case_id FROM {p.t('orders')} WHERE utility = ?)")
-        params.append(with_orders_for)
-    for column, value in (("town", town), ("disposition", disposition), ("state", state)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if overdue is not None:
-        exists = (
-            f"EXISTS (SELECT 1 FROM {p.t('tasks')} t WHERE t.case_id = c.case_id AND "
-            "t.done_at IS NULL AND t.cancelled_at IS NULL AND t.deadline < ?)"
-        )
-        where.append(exists if overdue else f"NOT {exists}")
-        params.append(utc_text(now))
+    """Cases ordered by id, filtered (`chosen`, or CaseFilter's fields as keywords);
+    `cursor` is the last case id of the previous page."""
+    where, params = (chosen or CaseFilter(**filters)).where(now)
     rows = db.query(
-        f"SELECT {', '.join('c.' + c for c in CASE_COLUMNS)} FROM {p.t('cases')} c "
-        f"WHERE {' AND '.join(where)} ORDER BY c.case_id LIMIT ?",
-        (*params, limit + 1),
+        f"SELECT {', '.join('c.' + c for c in CASE_COLUMNS)} "
+        f"FROM {StatusProjection().t('cases')} c "
+        f"WHERE {' AND '.join(['c.case_id > ?', *where])} ORDER BY c.case_id LIMIT ?",
+        (cursor or "", *params, limit + 1),
     )
     items = [_case(r) for r in rows[:limit]]
     return Page(items, items[-1]["case_id"] if len(rows) > limit else None)
+
+
+def count_enterprises(db: Database, now: datetime, chosen: CaseFilter) -> int:
+    where, params = chosen.where(now)
+    return int(
+        db.query(
+            f"SELECT count(*) FROM {StatusProjection().t('cases')} c "
+            f"WHERE {' AND '.join(where) or '1 = 1'}",
+            params,
+        )[0][0]
+    )
 
 
 def enterprise(db: Database, case_id: str, now: datetime) -> dict[str, Any] | None:
@@ -347,15 +399,10 @@ def inbox(
         Escalation.YELLOW.value: int(counted[1]),
         Escalation.GREEN.value: int(counted[2]),
     }
-    if colour == Escalation.RED.value:
-        where.append("t.deadline < ?")
-        params.append(moment)
-    elif colour == Escalation.YELLOW.value:
-        where += ["t.deadline >= ?", "t.yellow_from <= ?"]
-        params += [moment, moment]
-    elif colour == Escalation.GREEN.value:
-        where += ["t.deadline >= ?", "t.yellow_from > ?"]
-        params += [moment, moment]
+    if colour is not None:
+        clauses, values = colour_condition(colour, moment or "")
+        where += clauses
+        params += values
     if cursor is not None:
         deadline, _, rest = cursor.partition("|")
         case_id, _, task_id = rest.partition("|")
@@ -379,6 +426,17 @@ def inbox(
     last = items[-1] if len(rows) > limit else None
     next_cursor = f"{last['deadline']}|{last['case_id']}|{last['task_id']}" if last else None
     return items, counts, next_cursor
+
+
+def colour_condition(colour: str, moment: str) -> tuple[list[str], list[str]]:
+    """SQL conditions on an open task `t` for its colour at `moment` (DOMAIN.md 9)."""
+    if colour == Escalation.RED.value:
+        return ["t.deadline < ?"], [moment]
+    if colour == Escalation.YELLOW.value:
+        return ["t.deadline >= ?", "t.yellow_from <= ?"], [moment, moment]
+    if colour == Escalation.GREEN.value:
+        return ["t.deadline >= ?", "t.yellow_from > ?"], [moment, moment]
+    raise ValueError(f"no such colour: {colour}")
 
 
 def inbox_item(db: Database, case_id: str, task_id: str, now: datetime) -> dict[str, Any] | None:

@@ -41,7 +41,7 @@ from projections.status_rows import (
 )
 
 # Bump when the tables' shape changes: the view is then dropped and rebuilt from the topic.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 TABLES = ("cases", "tasks", "orders", "notices", "disputes", "patrols", "changes")
 # The live stream (GET /inbox/stream) reads the inbox changes of the last this many.
 CHANGES_KEPT = 100_000
@@ -89,7 +89,7 @@ SCHEMA = {
         recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
 }
 INDEXES = {
-    "cases": ["town", "state", "disposition", "found_by_patrol"],
+    "cases": ["town", "state", "disposition", "found_by_patrol", "listed_at", "struck_off_at"],
     "tasks": ["unit, deadline", "deadline"],
     "orders": ["utility, status"],
     "notices": ["unit"],
@@ -113,6 +113,11 @@ PARTIAL_INDEXES = {
         "tasks",
         "(unit, deadline, case_id, task_id, yellow_from, completes_on) "
         "WHERE done_at IS NULL AND cancelled_at IS NULL",
+    ),
+    # Every unit's open tasks by deadline: the overview's overdue and due-soon lists.
+    "open_by_deadline": (
+        "tasks",
+        "(deadline, case_id, task_id) WHERE done_at IS NULL AND cancelled_at IS NULL",
     ),
 }
 SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgres": "BIGSERIAL PRIMARY KEY"}

@@ -77,7 +77,7 @@ def get_head(actor: ActorDep, services: ServicesDep) -> AuditHead:
     return AuditHead(**audit_head(services.db))
 
 
-def _entries(services: Services, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def entries_of(services: Services, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
     where, params = audit_filter(**filters)
     # A connection of its own, closed when the stream ends: the stream outlives the request.
     db = services.views()
@@ -105,7 +105,7 @@ def export(
     require_units(actor, OFFICE)
     lines, media_type = EXPORTS[fmt]
     return StreamingResponse(
-        lines(_entries(services, filters)),
+        lines(entries_of(services, filters)),
         media_type=media_type,
         headers={"Content-Disposition": f"attachment; filename=audit.{fmt}"},
     )

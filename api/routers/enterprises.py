@@ -73,6 +73,9 @@ def list_enterprises(
     disposition: Disposition | None = None,
     state: State | None = None,
     overdue: Annotated[bool | None, Query(description="with a task past its deadline")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="text in name, USCC or address")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EnterprisePage:
@@ -88,6 +91,7 @@ def list_enterprises(
         cursor=cursor,
         limit=limit,
         with_orders_for=scope.utility,
+        search=q,
     )
     items = page.items
     if scope.utility is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import ActorDep, ServicesDep, require_units
 from api.errors import PROBLEM_RESPONSES
 from domain.values import QueryMoment
+from projections.dashboard import overview
 from projections.queries import accountability, town_ledgers
 
 router = APIRouter(tags=["supervision"], responses=PROBLEM_RESPONSES)
@@ -50,6 +51,85 @@ class TownLedger(BaseModel):
     from_patrols: int = Field(description="cases listed from a patrol's findings")
     struck_off: int
     relapses: int
+
+
+class UnitLightsView(BaseModel):
+    unit: str
+    red: int = Field(description="open tasks past their deadline")
+    yellow: int
+    green: int
+    done_on_time: int
+    done_late: int
+    on_time_rate: float | None = Field(description="done on time / done; null: none done")
+
+
+class TownLightsView(BaseModel):
+    town: str
+    listed: int
+    struck_off: int
+    red: int = Field(description="open tasks on the town's cases, of every unit")
+    yellow: int
+    green: int
+    by_disposition: dict[str, int]
+
+
+class OverviewItem(BaseModel):
+    case_id: str
+    case_name: str
+    town: str
+    task_id: str
+    unit: str
+    duty: str
+    kind: str
+    deadline: datetime
+    overdue_seconds: int
+
+
+class WeekView(BaseModel):
+    week: str = Field(description="ISO week in district time, e.g. 2026-W48")
+    starts: date
+    listed: int
+    struck_off: int
+
+
+class Overview(BaseModel):
+    at: datetime
+    units: list[UnitLightsView]
+    towns: list[TownLightsView]
+    overdue: list[OverviewItem] = Field(description="the oldest overdue items first")
+    overdue_total: int
+    due_soon: list[OverviewItem] = Field(description="deadlines in the next 3 days")
+    due_soon_total: int
+    batches: dict[str, int] = Field(description="三个一批: relocate, rectify, close, unclassified")
+    struck_off: int
+    listed: int
+    weeks: list[WeekView] = Field(description="cases listed and struck off per week")
+
+
+def overview_model(services: Any, now: datetime) -> Overview:
+    found = overview(services.db, now)
+    return Overview.model_validate(
+        {
+            **dataclasses.asdict(found),
+            "units": [
+                {**dataclasses.asdict(u), "on_time_rate": u.on_time_rate} for u in found.units
+            ],
+        }
+    )
+
+
+@router.get(
+    "/dashboard",
+    response_model=Overview,
+    summary="督办总览: lights per unit and town, overdue, due soon, batches, weeks",
+)
+def get_dashboard(
+    actor: ActorDep,
+    services: ServicesDep,
+    at: Annotated[QueryMoment | None, Query(description="evaluate lights at this time")] = None,
+) -> Overview:
+    require_units(actor, OFFICE)
+    return overview_model(services, at if at and at.tzinfo else datetime.now(tz=UTC))
 
 
 @router.get(

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from pydantic import Field
 
 from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
 from api.routers.commands import CommandResponse, IdempotencyKey, execute
+from domain.records import OrderRecord
 from gateways.consumer_loop import Poison
-from gateways.orders import OrderMessage, Receipt
+from gateways.orders import Receipt
 from gateways.receipts import receipt_command
 from projections.status import StatusProjection
 
@@ -33,8 +34,11 @@ def _utility(actor_unit: str) -> str:
     return actor_unit
 
 
-class OpenOrder(OrderMessage):
-    status: str = Field(description="issued or acknowledged")
+class OpenOrder(OrderRecord):
+    """An order still to carry out (issued or acknowledged), as the domain records it:
+    all a utility needs to act on it alone, and its case."""
+
+    case_id: UUID
 
 
 @router.get(
@@ -43,16 +47,21 @@ class OpenOrder(OrderMessage):
     summary="The calling utility's open orders (issued or acknowledged)",
 )
 def open_orders(actor: ActorDep, services: ServicesDep) -> list[OpenOrder]:
-    utility = _utility(actor.unit)
+    return orders_of(services, _utility(actor.unit))
+
+
+def orders_of(services: Any, utility: str) -> list[OpenOrder]:
+    """A utility's open orders (issued or acknowledged), oldest first."""
     t = StatusProjection().t("orders")
     rows = services.db.query(
-        f"SELECT message, status FROM {t} WHERE utility = ? AND status IN "
+        f"SELECT message, case_id FROM {t} WHERE utility = ? AND status IN "
         "('issued', 'acknowledged') ORDER BY issued_at",
         (utility,),
     )
+    # The row's message is the order's record as the domain keeps it.
     return [
-        OpenOrder.model_validate({**orjson.loads(message), "status": status})
-        for message, status in rows
+        OpenOrder.model_validate({**orjson.loads(record), "case_id": case_id})
+        for record, case_id in rows
     ]
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -16,7 +17,7 @@ from api.errors import message_zh
 from domain.errors import DomainError
 
 DISTRICT_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
-Control = Literal["text", "textarea", "number", "checkbox", "select", "datetime", "date"]
+Control = Literal["text", "textarea", "number", "checkbox", "select", "datetime", "date", "group"]
 LABELS: dict[str, tuple[str, str]] = {
     "reason": ("理由", "Reason"),
     "reasons": ("原因（每行一条）", "Reasons (one per line)"),
@@ -58,6 +59,10 @@ class FormField:
     help: str = ""
     error: str | None = None
     many: bool = False  # a list: one entry per line
+    # A list of records (evidence, problems, connections): rows of their own fields,
+    # named `<name>.<row>.<field>`; blank rows are left out of what is posted.
+    rows: list[list[FormField]] = field(default_factory=list)
+    posted_rows: list[int] = field(default_factory=list)  # the row of each posted record
 
 
 def _enum_of(annotation: Any) -> type[Enum] | None:
@@ -67,19 +72,35 @@ def _enum_of(annotation: Any) -> type[Enum] | None:
     return None
 
 
+def _plain(annotation: Any) -> Any:
+    """The type under Annotated[...] (kept inside an Optional)."""
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+def _records(info: FieldInfo) -> type[BaseModel] | None:
+    """The record type of a field holding a list of records (evidence, problems)."""
+    annotation = info.annotation
+    if get_origin(annotation) in (list, tuple):
+        inner = [x for x in get_args(annotation) if x is not Ellipsis]
+        if len(inner) == 1 and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
+            return inner[0]
+    return None
+
+
 def _control(info: FieldInfo) -> tuple[Control, bool] | None:
-    """The control for a field, and whether it holds many values; None: not in a form
-    (nested records such as evidence are posted through the API)."""
+    """The control for a field, and whether it holds many values; None: not in a form."""
     annotation = info.annotation
     origin = get_origin(annotation)
-    args = [a for a in get_args(annotation) if a is not type(None)]
+    args = [_plain(a) for a in get_args(annotation) if a is not type(None)]
     many = origin in (list, tuple) or any(get_origin(a) in (list, tuple) for a in args)
     if many:
         inner = [x for a in (args or [annotation]) for x in get_args(a) if x is not Ellipsis]
-        if inner and all(x is str or _enum_of(x) for x in inner):
+        if inner and all(_plain(x) is str or _enum_of(x) for x in inner):
             return "textarea", True
         return None
-    simple = args[0] if args else annotation
+    simple = args[0] if args and origin is not Annotated else _plain(annotation)
+    if simple is UUID:
+        return "text", False
     if _enum_of(simple):
         return "select", False
     if simple is bool:
@@ -98,9 +119,36 @@ def _control(info: FieldInfo) -> tuple[Control, bool] | None:
     return None
 
 
-def form_fields(model: type[BaseModel], lang: str) -> list[FormField]:
+# How many blank rows a form offers for a list of records.
+ROWS = 3
+
+
+def form_fields(
+    model: type[BaseModel], lang: str, choices: dict[str, list[tuple[str, str]]] | None = None
+) -> list[FormField]:
+    """The fields of a command's form. `choices`: fields offered as a list (a town)."""
     fields = []
     for name, info in model.model_fields.items():
+        record = _records(info)
+        if record is not None:
+            zh, en = LABELS.get(name, (name, name.replace("_", " ")))
+            fields.append(
+                FormField(
+                    name=name,
+                    label=zh if lang == "zh" else en,
+                    control="group",
+                    required=False,
+                    help=info.description or "",
+                    rows=[
+                        [
+                            FormField(**{**vars(f), "name": f"{name}.{row}.{f.name}"})
+                            for f in form_fields(record, lang, choices)
+                        ]
+                        for row in range(ROWS)
+                    ],
+                )
+            )
+            continue
         found = _control(info)
         if found is None:
             continue
@@ -120,14 +168,30 @@ def form_fields(model: type[BaseModel], lang: str) -> list[FormField]:
                 many=many,
             )
         )
+        if choices and name in choices and control == "text":
+            fields[-1].control, fields[-1].options = "select", choices[name]
     return fields
 
 
 def posted_values(fields: list[FormField], form: dict[str, str]) -> dict[str, Any]:
     """The form as the command model takes it (blank optional fields left out; times
-    read as Beijing time)."""
+    read as Beijing time; blank rows of records left out)."""
     values: dict[str, Any] = {}
     for f in fields:
+        if f.control == "group":
+            f.posted_rows = []
+            records = []
+            for row, subfields in enumerate(f.rows):
+                if not any(form.get(sub.name, "").strip() for sub in subfields):
+                    for sub in subfields:
+                        sub.value = ""
+                    continue
+                record = posted_values(subfields, form)
+                records.append({k.rpartition(".")[2]: v for k, v in record.items()})
+                f.posted_rows.append(row)
+            if records:
+                values[f.name] = records
+            continue
         raw = form.get(f.name, "")
         f.value = raw
         if f.control == "checkbox":
@@ -147,6 +211,19 @@ def posted_values(fields: list[FormField], form: dict[str, str]) -> dict[str, An
     return values
 
 
+def _field_at(fields: list[FormField], loc: tuple[Any, ...]) -> FormField | None:
+    """The field an error's location names (a record's field: its row's)."""
+    by_name = {f.name: f for f in fields}
+    found = by_name.get(str(loc[0])) if loc else None
+    if found is None or found.control != "group" or len(loc) < 3:
+        return found
+    index = loc[1]
+    if not isinstance(index, int) or not 0 <= index < len(found.posted_rows):
+        return found
+    row = found.rows[found.posted_rows[index]]
+    return next((sub for sub in row if sub.name.rpartition(".")[2] == str(loc[2])), found)
+
+
 def errors_beside(
     fields: list[FormField], error: ValidationError | DomainError, lang: str
 ) -> str | None:
@@ -155,10 +232,11 @@ def errors_beside(
     general: list[str] = []
     if isinstance(error, ValidationError):
         for e in error.errors():
-            where = str(e["loc"][0]) if e["loc"] else ""
+            where = ".".join(str(x) for x in e["loc"])
             text = message_zh(dict(e)) if lang == "zh" else str(e["msg"])
-            if where in by_name:
-                by_name[where].error = text
+            target = _field_at(fields, tuple(e["loc"]))
+            if target is not None:
+                target.error = text if target.error is None else f"{target.error}；{text}"
             else:
                 general.append(f"{where}: {text}" if where else text)
     else:

@@ -15,8 +15,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from api.bootstrap import Services
 from api.deps import ServicesDep
 from api.routers.inbox import item_model
-from api.web.i18n import Lang, words
+from api.web.i18n import Lang, value_names, words
 from api.web.sessions import Session
+from domain.actions import Action
+from domain.units import Unit
 from projections.queries import inbox, last_inbox_change
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -42,6 +44,11 @@ def local_time(value: str | datetime | None) -> str:
 _templates.filters["local"] = local_time
 
 
+def printable(value: str) -> str:
+    """A filter's text with control characters taken out (they match nothing stored)."""
+    return "".join(ch for ch in value if ch.isprintable()).strip()
+
+
 def lang_of(request: Request) -> Lang:
     chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     return "en" if chosen == "en" else "zh"
@@ -56,6 +63,43 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def nav_for(services: Services, unit: Unit) -> list[tuple[str, str]]:
+    """The pages a unit's people work in: (address, word)."""
+    units = services.app.units
+    pages = [("/app/", "inbox")]
+    if unit.id == "district-office":
+        pages.insert(0, ("/app/overview", "overview"))
+    if unit.kind == "utility":
+        pages.append(("/app/orders", "orders"))
+    else:
+        pages.append(("/app/ledger", "ledger"))
+    if units.permits(unit.id, Action.LIST_ENTERPRISE):
+        pages.append(("/app/new/list-enterprise", "new_listing"))
+    if units.permits(unit.id, Action.RECORD_PATROL):
+        pages.append(("/app/new/record-patrol", "new_patrol"))
+    if unit.id == "district-office":
+        pages.append(("/app/audit", "audit"))
+    return pages
+
+
+def signed_in(
+    request: Request, services: Services, *, office: bool = False, utility: bool | None = None
+) -> tuple[Session, Unit] | Response:
+    """The session and unit of a page's reader, or the answer when there is none: the
+    sign-in page, or 403 for a page not meant for the unit (`office`: the district
+    office's only; `utility`: True for utilities' only, False for all but theirs)."""
+    session = session_of(request, services)
+    if session is None or session.unit not in services.app.units:
+        return to_sign_in()
+    unit = services.app.units.get(session.unit)
+    refused = (office and unit.id != "district-office") or (
+        utility is not None and (unit.kind == "utility") != utility
+    )
+    if refused:
+        return render(request, "refused.html", 403, session=session, unit=unit)
+    return session, unit
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
     units = request.app.state.services.app.units
@@ -67,8 +111,17 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         unit = units.get(unit_id)
         return str(unit.name_zh if lang == "zh" else unit.name_en)
 
+    services = request.app.state.services
+    unit = context.get("unit")
     html = _templates.get_template(template).render(
-        request=request, t=words(lang), lang=lang, unit_name=unit_name, **context
+        request=request,
+        t=words(lang),
+        v=value_names(lang),
+        lang=lang,
+        unit_name=unit_name,
+        nav=nav_for(services, unit) if isinstance(unit, Unit) else [],
+        path=request.url.path,
+        **context,
     )
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in ("zh", "en"):

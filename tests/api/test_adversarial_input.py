@@ -194,6 +194,8 @@ QUERIES: list[tuple[str, str]] = [
     ("/enterprises", "disposition"),
     ("/enterprises", "overdue"),
     ("/enterprises", "cursor"),
+    ("/enterprises", "q"),
+    ("/dashboard", "at"),
     ("/audit", "case_id"),
     ("/audit", "unit"),
     ("/audit", "type"),

@@ -9,6 +9,7 @@ from api.app import create_app
 ROUTES = [
     "GET /.well-known/liandong-signing-keys.json",
     "GET /accountability",
+    "GET /dashboard",
     "GET /approval-lock",
     "GET /asyncapi.json",
     "GET /audit",

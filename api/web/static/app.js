@@ -10,3 +10,19 @@ document.addEventListener("DOMContentLoaded", () => {
     htmx.ajax("GET", inbox.dataset.rows, { target: "#inbox", swap: "innerHTML" });
   });
 });
+
+// The record's time slider: the label follows the slider; letting go shows that moment.
+document.addEventListener("DOMContentLoaded", () => {
+  const slider = document.getElementById("event");
+  const label = document.getElementById("event-label");
+  if (!slider || !label) return;
+  const labels = (slider.dataset.labels || "").split("|");
+  slider.addEventListener("input", () => {
+    label.textContent = labels[Number(slider.value) - 1] || slider.value;
+  });
+  slider.addEventListener("change", () => {
+    const moment = document.getElementById("as_of");
+    if (moment) moment.value = "";
+    slider.form.requestSubmit();
+  });
+});
