@@ -113,12 +113,14 @@ def execute(
     return body
 
 
-def visible(services: Any, command: c.Command, aggregate_id: UUID, version: int) -> bool:
+def visible(
+    services: Any, command: c.Command, aggregate_id: UUID, version: int, timeout_s: float = 5.0
+) -> bool:
     if isinstance(command, c.RecordPatrol):
-        return wait_for_patrol(services.db, str(aggregate_id))
+        return wait_for_patrol(services.db, str(aggregate_id), timeout_s)
     if isinstance(command, (c.DefineControlArea, c.RemoveControlArea, c.RefuseRegistration)):
         return True  # read from the event store, which has it already
-    return wait_for_case(services.db, str(aggregate_id), version)
+    return wait_for_case(services.db, str(aggregate_id), version, timeout_s)
 
 
 def replay(response: Response, stored: Stored) -> Any:

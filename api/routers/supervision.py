@@ -80,6 +80,7 @@ class OverviewItem(BaseModel):
     task_id: str
     unit: str
     duty: str
+    completes_on: str = Field(description="the action that completes it")
     kind: str
     deadline: datetime
     overdue_seconds: int

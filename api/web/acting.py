@@ -9,13 +9,14 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.bootstrap import Services
 from api.deps import ServicesDep
 from api.errors import status_of
-from api.routers.commands import body_of
+from api.routers.commands import body_of, visible
 from api.web.forms import FormField, errors_beside, form_fields, posted_values
 from api.web.i18n import command_title, words
 from api.web.pages import lang_of, render, session_of, to_sign_in
@@ -125,7 +126,7 @@ def _back(request: Request, case_id: UUID | None) -> str:
     return "/app/orders" if came == "orders" else "/app/"
 
 
-def _act(
+def _act(  # run in a worker thread: it records, then waits for the view
     request: Request,
     services: Any,
     command: type[c.Command],
@@ -152,6 +153,8 @@ def _act(
         return _page(
             request, services, command, fields, case_id=case_id, error=general, status=status
         )
+    # Read-your-writes: the page shown next reflects what was just done (bounded wait).
+    visible(services, cmd, recorded.aggregate_id, recorded.version, timeout_s=2.0)
     if isinstance(cmd, c.ListEnterprise):
         return RedirectResponse(f"/app/enterprises/{recorded.aggregate_id}", status_code=303)
     return RedirectResponse(_back(request, case_id), status_code=303)
@@ -187,7 +190,8 @@ async def new_post(slug: str, request: Request, services: ServicesDep) -> Respon
     command = CREATING.get(slug)
     if command is None:
         return Response(status_code=404)
-    return _act(request, services, command, "", {}, None, await _posted(request))
+    form = await _posted(request)
+    return await run_in_threadpool(_act, request, services, command, "", {}, None, form)
 
 
 @router.get("/cases/{case_id}/{slug}")
@@ -201,7 +205,10 @@ async def case_post(case_id: UUID, slug: str, request: Request, services: Servic
     if command is None:
         return Response(status_code=404)
     form = await _posted(request)
-    return _act(request, services, command, "case_id", {"case_id": case_id}, case_id, form)
+    fixed = {"case_id": case_id}
+    return await run_in_threadpool(
+        _act, request, services, command, "case_id", fixed, case_id, form
+    )
 
 
 @router.get("/orders/{case_id}/{order_no}/{slug}")
@@ -219,4 +226,7 @@ async def order_post(
     if command is None:
         return Response(status_code=404)
     fixed = {"order_id": f"{case_id}/{order_no}"}
-    return _act(request, services, command, "order_id", fixed, case_id, await _posted(request))
+    form = await _posted(request)
+    return await run_in_threadpool(
+        _act, request, services, command, "order_id", fixed, case_id, form
+    )

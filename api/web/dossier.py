@@ -19,6 +19,7 @@ from api.deps import ServicesDep
 from api.web.acting import visible_case
 from api.web.forms import DISTRICT_TIME
 from api.web.i18n import Lang, command_title
+from api.web.naming import actions_of
 from api.web.pages import lang_of, render, signed_in
 from domain import commands as c
 from domain.case import Case
@@ -30,23 +31,10 @@ from domain.events import (
     AcceptanceSigned,
     CaseEvent,
 )
-from domain.linkage import INCIDENT_OPENED_BY, INCIDENT_RULES
-from domain.units import ORDER_REQUEST_ACTION
 from domain.values import Utility
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 NOT_FROM_PAGES = frozenset({"remind-task"})  # the reminders process sends these
-
-
-def actions_of(command: type[c.Command]) -> set[Any]:
-    """Every action a command may be recorded as (some depend on a field's value)."""
-    if command is c.RequestUtilityOrder:
-        return set(ORDER_REQUEST_ACTION.values())
-    if command is c.RecordIncident:
-        return set(INCIDENT_OPENED_BY.values())
-    if command is c.CloseIncident:
-        return {r.closed_by or command.action for r in INCIDENT_RULES.values()}
-    return {command.action}
 
 
 def may_do(services: Services, unit_id: str, lang: Lang) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from api.bootstrap import Services
 from api.deps import ServicesDep
 from api.routers.inbox import item_model
 from api.web.i18n import Lang, value_names, words
+from api.web.naming import duty_words
 from api.web.sessions import Session
 from domain.actions import Action
 from domain.units import Unit
@@ -113,12 +114,25 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
     services = request.app.state.services
     unit = context.get("unit")
+
+    def duty(task: Any) -> tuple[str, str]:
+        """(what is asked, its specifics) of a task, a view's task row or an inbox item,
+        in the reader's words."""
+        if isinstance(task, dict):
+            action, text = task.get("completes_on"), task.get("duty")
+        elif hasattr(task, "complete_with"):
+            action, text = task.complete_with.action, task.duty
+        else:
+            action, text = task.completes_on, task.duty
+        return duty_words(str(action or ""), str(text or ""), lang)
+
     html = _templates.get_template(template).render(
         request=request,
         t=words(lang),
         v=value_names(lang),
         lang=lang,
         unit_name=unit_name,
+        duty=duty,
         nav=nav_for(services, unit) if isinstance(unit, Unit) else [],
         path=request.url.path,
         **context,
