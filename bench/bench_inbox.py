@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -132,6 +133,56 @@ def measure(client: httpx.Client, url: str, headers: dict[str, str], n: int) -> 
     return latencies
 
 
+@dataclass
+class City:
+    """A city-scale campaign on the bench broker, projected into a status view."""
+
+    tmp: Path
+    topic: str
+    views: str
+    written: int
+    fill_s: float
+    catch_up_s: float
+    open_tasks: int
+
+    @property
+    def cases(self) -> int:
+        return self.written // EVENTS_PER_CASE
+
+    def env(self, bootstrap_servers: str) -> dict[str, str]:
+        return {
+            "LIANDONG_EVENT_STORE": f"sqlite:///{self.tmp / 'events.sqlite'}",
+            "LIANDONG_VIEW_STORE": self.views,
+            "LIANDONG_KAFKA_BOOTSTRAP": bootstrap_servers,
+            "LIANDONG_EXPECTED_WORKERS": "[]",
+        }
+
+
+def build_city(tmp: Path, events: int, bootstrap_servers: str) -> City:
+    """Fills a fresh events topic with `events` events of case lives and projects it."""
+    base = lives(tmp)
+    topics = Topics(prefix=f"city{uuid.uuid4().hex[:8]}")
+    written, fill_s = timed(lambda: fill_topic(bootstrap_servers, topics, events, base))
+    views = f"sqlite:///{tmp / 'views.sqlite'}"
+    db = Database(views)
+    runner = ProjectionRunner(StatusProjection(), db, bootstrap_servers, topics.events.name)
+    _, catch_up_s = timed(runner.catch_up)
+    tasks = db.query(
+        f"SELECT count(*) FROM {StatusProjection().t('tasks')} "
+        "WHERE done_at IS NULL AND cancelled_at IS NULL"
+    )[0][0]
+    db.close()
+    return City(tmp, topics.events.name, views, written, fill_s, catch_up_s, int(tasks))
+
+
+def issue_keys(city: City, bootstrap_servers: str, units: tuple[str, ...]) -> dict[str, str]:
+    os.environ.update(city.env(bootstrap_servers))
+    services = bootstrap(Settings())
+    keys = {u: services.keys.issue(u, "bench").key for u in units}
+    services.close()
+    return keys
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2_000_000)
@@ -139,31 +190,10 @@ def main() -> None:
     args = parser.parse_args()
     bootstrap_servers = kafka_bootstrap()
     with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
-        base = lives(tmp)
-        topics = Topics(prefix=f"inbox{uuid.uuid4().hex[:8]}")
-        written, fill_s = timed(lambda: fill_topic(bootstrap_servers, topics, args.events, base))
-        cases = written // EVENTS_PER_CASE
-        views = f"sqlite:///{tmp / 'views.sqlite'}"
-        db = Database(views)
-        runner = ProjectionRunner(StatusProjection(), db, bootstrap_servers, topics.events.name)
-        _, catch_up_s = timed(runner.catch_up)
-        tasks = db.query(
-            f"SELECT count(*) FROM {StatusProjection().t('tasks')} "
-            "WHERE done_at IS NULL AND cancelled_at IS NULL"
-        )[0][0]
-        db.close()
-        env = {
-            "LIANDONG_EVENT_STORE": f"sqlite:///{tmp / 'events.sqlite'}",
-            "LIANDONG_VIEW_STORE": views,
-            "LIANDONG_KAFKA_BOOTSTRAP": bootstrap_servers,
-            "LIANDONG_EXPECTED_WORKERS": "[]",
-        }
-        os.environ.update(env)
-        services = bootstrap(Settings())
+        city = build_city(Path(tmp_dir), args.events, bootstrap_servers)
         units = ("town:degan", "economy", "power", "district-office")
-        keys = {u: services.keys.issue(u, "bench").key for u in units}
-        services.close()
+        keys = issue_keys(city, bootstrap_servers, units)
+        env = city.env(bootstrap_servers)
         api = start([sys.executable, "-m", "api.cli", "serve", "--port", "18090"], env, 18090)
         bare = start(
             [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", "18091",
@@ -179,10 +209,10 @@ def main() -> None:
             ("district office reads a town's inbox", "district-office", "/inbox?unit=town:degan"),
         ]
         rows: list[tuple[str, str]] = [
-            ("events on the topic / cases", f"{written:,} / {cases:,}"),
-            ("open tasks in the view", f"{tasks:,}"),
+            ("events on the topic / cases", f"{city.written:,} / {city.cases:,}"),
+            ("open tasks in the view", f"{city.open_tasks:,}"),
             ("status catch-up from the topic",
-             f"{catch_up_s:.1f} s ({written / catch_up_s:,.0f} events/s)"),
+             f"{city.catch_up_s:.1f} s ({city.written / city.catch_up_s:,.0f} events/s)"),
         ]  # fmt: skip
         try:
             with httpx.Client(timeout=30) as client:
@@ -195,18 +225,25 @@ def main() -> None:
                 for title, unit, path in scenarios:
                     headers = {"Authorization": f"Bearer {keys[unit]}"}
                     lat = measure(client, f"http://127.0.0.1:18090{path}", headers, args.requests)
-                    p95 = percentile(lat, 95)
-                    rows.append(
-                        (f"GET {path}: {title}, p50 / p95 / p99",
-                         f"{percentile(lat, 50):.1f} / {p95:.1f} / {percentile(lat, 99):.1f} ms "
-                         f"({p95 / base95:.1f}x the bare page's p95)"),
-                    )  # fmt: skip
+                    rows.append((f"GET {path}: {title}, p50 / p95 / p99", figures(lat, base95)))
         finally:
             for process in (api, bare):
                 process.terminate()
                 process.wait(timeout=30)
-            drop_topics(bootstrap_servers, [topics.events.name])
-        report(f"Inbox at {cases:,} cases, {written:,} events (fill took {fill_s:.0f} s)", rows)
+            drop_topics(bootstrap_servers, [city.topic])
+        report(
+            f"Inbox at {city.cases:,} cases, {city.written:,} events "
+            f"(fill took {city.fill_s:.0f} s)",
+            rows,
+        )
+
+
+def figures(latencies: list[float], base95: float) -> str:
+    p95 = percentile(latencies, 95)
+    return (
+        f"{percentile(latencies, 50):.1f} / {p95:.1f} / {percentile(latencies, 99):.1f} ms "
+        f"({p95 / base95:.1f}x the bare page's p95)"
+    )
 
 
 if __name__ == "__main__":

@@ -94,11 +94,9 @@ def week_bounds(week: str) -> tuple[datetime, datetime] | None:
 def _colours(moment: str) -> tuple[str, tuple[str, ...]]:
     """SQL summing open tasks per colour, as the inbox colours them."""
     return (
-        f"coalesce(sum(CASE WHEN {OPEN} AND t.deadline < ? THEN 1 ELSE 0 END), 0), "
-        f"coalesce(sum(CASE WHEN {OPEN} AND t.deadline >= ? AND t.yellow_from <= ? "
-        "THEN 1 ELSE 0 END), 0), "
-        f"coalesce(sum(CASE WHEN {OPEN} AND t.deadline >= ? AND t.yellow_from > ? "
-        "THEN 1 ELSE 0 END), 0)"
+        "coalesce(sum(CASE WHEN t.deadline < ? THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN t.deadline >= ? AND t.yellow_from <= ? THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN t.deadline >= ? AND t.yellow_from > ? THEN 1 ELSE 0 END), 0)"
     ), (moment,) * 5
 
 
@@ -106,18 +104,19 @@ def overview(db: Database, now: datetime, *, soon_days: int = 3, weeks: int = 12
     p = StatusProjection()
     moment = utc_text(now) or ""
     colours, params = _colours(moment)
-    units = [
-        UnitLights(str(r[0]), *(int(x) for x in r[1:]))
-        for r in db.query(
-            f"SELECT t.unit, {colours}, "
-            "coalesce(sum(CASE WHEN t.done_at IS NOT NULL AND t.done_at <= t.deadline "
-            "THEN 1 ELSE 0 END), 0), "
-            "coalesce(sum(CASE WHEN t.done_at IS NOT NULL AND t.done_at > t.deadline "
-            "THEN 1 ELSE 0 END), 0) "
-            f"FROM {p.t('tasks')} t WHERE t.cancelled_at IS NULL GROUP BY t.unit ORDER BY t.unit",
-            params,
-        )
-    ]
+    # Each from an index alone: open tasks by unit (the inbox's), by town, and tasks done.
+    units: dict[str, UnitLights] = {}
+    for unit, red, yellow, green in db.query(
+        f"SELECT t.unit, {colours} FROM {p.t('tasks')} t WHERE {OPEN} GROUP BY t.unit", params
+    ):
+        units[unit] = UnitLights(unit, int(red), int(yellow), int(green))
+    for unit, late, done in db.query(
+        "SELECT unit, coalesce(sum(CASE WHEN done_at > deadline THEN 1 ELSE 0 END), 0), "
+        f"count(*) FROM {p.t('tasks')} WHERE done_at IS NOT NULL AND cancelled_at IS NULL "
+        "GROUP BY unit"
+    ):
+        lights = units.setdefault(unit, UnitLights(unit))
+        lights.done_on_time, lights.done_late = int(done) - int(late), int(late)
     towns: dict[str, TownLights] = {}
     batches: Counter[str] = Counter()
     listed = struck_off = 0
@@ -136,19 +135,18 @@ def overview(db: Database, now: datetime, *, soon_days: int = 3, weeks: int = 12
             t.struck_off += int(count)
             struck_off += int(count)
     for town, red, yellow, green in db.query(
-        f"SELECT c.town, {colours} FROM {p.t('tasks')} t "
-        f"JOIN {p.t('cases')} c ON c.case_id = t.case_id WHERE {OPEN} GROUP BY c.town",
-        params,
+        f"SELECT t.town, {colours} FROM {p.t('tasks')} t WHERE {OPEN} GROUP BY t.town", params
     ):
         t = towns.setdefault(town, TownLights(town))
         t.red, t.yellow, t.green = int(red), int(yellow), int(green)
     soon = utc_text(now + timedelta(days=soon_days)) or ""
+    by_unit = sorted(units.values(), key=lambda u: u.unit)
     return Overview(
         at=now,
-        units=units,
+        units=by_unit,
         towns=sorted(towns.values(), key=lambda t: t.town),
         overdue=open_items(db, now, OpenTasks(due_before=moment)),
-        overdue_total=sum(u.red for u in units),
+        overdue_total=sum(u.red for u in by_unit),
         due_soon=open_items(db, now, OpenTasks(due_from=moment, due_before=soon)),
         due_soon_total=count_open(db, now, OpenTasks(due_from=moment, due_before=soon)),
         batches={k: batches.get(k, 0) for k in ("relocate", "rectify", "close", "unclassified")},

@@ -73,6 +73,7 @@ TASK_COLUMNS = (
     "cancelled_at",
     "reminded",
     "yellow_from",  # when it turns yellow (domain.deadlines.Deadline.yellow_from)
+    "town",  # the case's (it never changes): the overview counts a town's open tasks
 )
 ORDER_COLUMNS = (
     "order_id",
@@ -140,7 +141,7 @@ def case_row(case: Case, last: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def task_row(case_id: str, t: TaskRecord) -> tuple[Any, ...]:
+def task_row(case_id: str, t: TaskRecord, town: str) -> tuple[Any, ...]:
     return (
         case_id,
         t.task_id,
@@ -155,6 +156,7 @@ def task_row(case_id: str, t: TaskRecord) -> tuple[Any, ...]:
         utc_text(t.cancelled_at),
         ",".join(t.reminded),
         utc_text(t.clock.yellow_from()),
+        town,
     )
 
 

@@ -4,6 +4,7 @@ of the view against the aggregate's own state."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +12,9 @@ from domain.application import Liandong
 from domain.case import Case
 from domain.notifications import item_changes
 from domain.values import Utility
+from projections.dashboard import overview
 from projections.db import Database, utc_text
+from projections.queries import accountability, town_ledgers
 from projections.runner import EventRecord, setup
 from projections.status import EVENT_CLASSES, StatusProjection
 
@@ -81,6 +84,7 @@ def differences(db: Database, app: Liandong, case_ids: list[UUID]) -> list[str]:
                 utc_text(task.cancelled_at),
                 ",".join(task.reminded),
                 utc_text(task.clock.yellow_from()),
+                case.town,
             )
             if tasks.get(task.task_id) != expected:
                 wrong.append(f"{case_id} task {task.task_id}: {tasks.get(task.task_id)}")
@@ -173,3 +177,34 @@ def told_inbox_changes(db: Database) -> list[tuple[str, str, str, str]]:
     table = StatusProjection().t("changes")
     rows = db.query(f"SELECT unit, case_id, task_id, change FROM {table} ORDER BY seq")
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def overview_disagreements(db: Database, now: datetime) -> list[str]:
+    """Where the district office's overview (its own aggregate queries) differs from the
+    per-unit accountability and the town ledgers read the other way."""
+    found = overview(db, now)
+    wrong: list[str] = []
+    by_unit = {a.unit: a for a in accountability(db, now)}
+    for u in found.units:
+        a = by_unit.get(u.unit)
+        lights = {"red": u.red, "yellow": u.yellow, "green": u.green}
+        if a is None or (lights, u.done_on_time, u.done_late) != (
+            a.escalation, a.done_on_time, a.done_late
+        ):
+            wrong.append(f"unit {u.unit}: overview {u}, accountability {a}")
+    counted = {u.unit for u in found.units}
+    wrong += [f"unit {a} missing" for a, x in by_unit.items() if a not in counted and x.assigned]
+    towns = {t["town"]: t for t in town_ledgers(db)}
+    for t in found.towns:
+        ledger = towns.get(t.town)
+        if ledger is None or (t.listed, t.struck_off, t.by_disposition) != (
+            ledger["listed"], ledger["struck_off"], ledger["by_disposition"]
+        ):
+            wrong.append(f"town {t.town}: overview {t}, ledger {ledger}")
+    if found.overdue_total != sum(a.overdue_now for a in by_unit.values()):
+        wrong.append(f"overdue {found.overdue_total}")
+    for colour in ("red", "yellow", "green"):  # each open task is on one town's case
+        per_town = sum(getattr(t, colour) for t in found.towns)
+        if per_town != sum(getattr(u, colour) for u in found.units):
+            wrong.append(f"{colour}: {per_town} over the towns")
+    return wrong

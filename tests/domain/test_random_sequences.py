@@ -415,6 +415,8 @@ class Campaign(RuleBasedStateMachine):
         for batches, forget in (([1], True), ([7, 1, 30], False), ([5], True)):
             view = parity.project(self.app, batches, forget)
             assert parity.differences(view, self.app, self.cases) == []
+            # The overview's counts agree with accountability and the town ledgers.
+            assert parity.overview_disagreements(view, self.app.clock()) == []
             # The live stream's log tells every inbox change, event by event.
             assert parity.told_inbox_changes(view) == parity.expected_inbox_changes(self.app)
 
