@@ -189,7 +189,9 @@ def overview_disagreements(db: Database, now: datetime) -> list[str]:
         a = by_unit.get(u.unit)
         lights = {"red": u.red, "yellow": u.yellow, "green": u.green}
         if a is None or (lights, u.done_on_time, u.done_late) != (
-            a.escalation, a.done_on_time, a.done_late
+            a.escalation,
+            a.done_on_time,
+            a.done_late,
         ):
             wrong.append(f"unit {u.unit}: overview {u}, accountability {a}")
     counted = {u.unit for u in found.units}
@@ -198,7 +200,9 @@ def overview_disagreements(db: Database, now: datetime) -> list[str]:
     for t in found.towns:
         ledger = towns.get(t.town)
         if ledger is None or (t.listed, t.struck_off, t.by_disposition) != (
-            ledger["listed"], ledger["struck_off"], ledger["by_disposition"]
+            ledger["listed"],
+            ledger["struck_off"],
+            ledger["by_disposition"],
         ):
             wrong.append(f"town {t.town}: overview {t}, ledger {ledger}")
     if found.overdue_total != sum(a.overdue_now for a in by_unit.values()):
