@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from api.bootstrap import Services
 from api.deps import ServicesDep
 from api.routers.inbox import item_model
-from api.web.i18n import Lang, value_names, words
+from api.web.i18n import Lang, event_name, value_names, words
 from api.web.naming import duty_words
 from api.web.sessions import Session
 from domain.actions import Action
@@ -133,6 +133,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         lang=lang,
         unit_name=unit_name,
         duty=duty,
+        event_name=lambda event_type: event_name(event_type, lang),
         nav=nav_for(services, unit) if isinstance(unit, Unit) else [],
         path=request.url.path,
         **context,
