@@ -276,6 +276,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def command_title(slug: str, lang: Lang) -> str:
     pair = COMMANDS.get(slug, (slug, slug))
     return pair[0 if lang == "zh" else 1]
+
+
 # Each event of a case as the timeline names it in Chinese (English: its type).
 EVENTS_ZH: dict[str, str] = {
     "AcceptanceFailed": "验收未通过",

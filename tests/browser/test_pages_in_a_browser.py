@@ -120,6 +120,14 @@ def test_every_page_passes_axe_in_chinese_and_in_english(
                         name = re.sub(r"[0-9a-f-]{36}", "case", f"{unit}{path}".split("?")[0])
                         name = name.replace("/", "-").replace(":", "-")
                         page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+            # A refused form, its errors beside their fields.
+            page.goto(f"{served.url}/app/new/list-enterprise?lang=zh")
+            if page.get_by_role("button", name="提交").count():
+                page.get_by_role("button", name="提交").click()
+                expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+                problems = accessibility_problems(page, axe)
+                if problems:
+                    found[f"{unit} refused form"] = problems
         finally:
             page.context.close()
     assert found == {}
