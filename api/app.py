@@ -20,14 +20,16 @@ from api.routers import (
     health,
     inbox,
     inbox_stream,
+    ledger,
     meta,
     patrols,
     subscriptions,
     supervision,
     utilities,
 )
-from api.web import acting, dossier, ledger, overview, pages
+from api.web import acting, dossier, overview, pages
 from api.web import audit as web_audit
+from api.web import ledger as web_ledger
 from api.web import orders as web_orders
 
 DESCRIPTION = """
@@ -83,10 +85,11 @@ def create_app(services: Services | None = None) -> FastAPI:
         supervision,
         audit,
         utilities,
+        ledger,
     )
     for module in routers:
         app.include_router(module.router)
-    for page in (pages, overview, ledger, dossier, web_orders, web_audit, acting):
+    for page in (pages, overview, web_ledger, dossier, web_orders, web_audit, acting):
         app.include_router(page.router)
     # The workbench's scripts and styles, from the package itself (the intranet has no CDN).
     app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")

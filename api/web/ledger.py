@@ -4,14 +4,17 @@ batch, state, overdue and week, a town seeing its own territory only (as GET
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.deps import ServicesDep
+from api.routers.ledger import workbook_response
 from api.web.pages import printable, render, signed_in
+from domain.units import Unit
 from domain.values import CaseState, Disposition
 from projections.dashboard import week_bounds
 from projections.queries import CaseFilter, count_enterprises, enterprises
@@ -21,10 +24,37 @@ PAGE = 50
 Text = Annotated[str, Query(max_length=100)]
 
 
-@router.get("/ledger")
-def ledger_page(
-    request: Request,
-    services: ServicesDep,
+DISPOSITIONS = [d.value for d in Disposition] + ["unclassified"]
+STATES = [s.value for s in CaseState]
+
+
+@dataclass(frozen=True)
+class LedgerQuery:
+    """The ledger page's filters as typed in; what is not valid is dropped."""
+
+    q: str = ""
+    town: str = ""
+    disposition: str = ""
+    state: str = ""
+    overdue: str = ""
+    listed_week: str = ""
+    struck_week: str = ""
+
+    def chosen(self, unit: Unit, towns: list[str]) -> CaseFilter:
+        # A town reads its own territory only, whatever it asks for (DOMAIN.md 12).
+        town = unit.id if unit.is_territorial else (self.town if self.town in towns else "")
+        return CaseFilter(
+            town=town or None,
+            disposition=self.disposition if self.disposition in DISPOSITIONS else None,
+            state=self.state if self.state in STATES else None,
+            overdue=True if self.overdue == "on" else None,
+            search=printable(self.q) or None,
+            listed=week_bounds(self.listed_week) if self.listed_week else None,
+            struck_off=week_bounds(self.struck_week) if self.struck_week else None,
+        )
+
+
+def ledger_query(
     q: Text = "",
     town: Text = "",
     disposition: Text = "",
@@ -32,26 +62,24 @@ def ledger_page(
     overdue: Text = "",
     listed_week: Text = "",
     struck_week: Text = "",
-    cursor: Text = "",
+) -> LedgerQuery:
+    return LedgerQuery(q, town, disposition, state, overdue, listed_week, struck_week)
+
+
+QueryDep = Annotated[LedgerQuery, Depends(ledger_query)]
+
+
+@router.get("/ledger")
+def ledger_page(
+    request: Request, services: ServicesDep, asked: QueryDep, cursor: Text = ""
 ) -> Response:
     reader = signed_in(request, services, utility=False)
     if isinstance(reader, Response):
         return reader
     session, unit = reader
     towns = services.app.units.territories()
-    # A town reads its own territory only, whatever it asks for (DOMAIN.md 12).
-    chosen_town = unit.id if unit.is_territorial else (town if town in towns else "")
-    dispositions = [d.value for d in Disposition] + ["unclassified"]
-    states = [s.value for s in CaseState]
-    chosen = CaseFilter(
-        town=chosen_town or None,
-        disposition=disposition if disposition in dispositions else None,
-        state=state if state in states else None,
-        overdue=True if overdue == "on" else None,
-        search=printable(q) or None,
-        listed=week_bounds(listed_week) if listed_week else None,
-        struck_off=week_bounds(struck_week) if struck_week else None,
-    )
+    chosen = asked.chosen(unit, towns)
+    disposition, listed_week, struck_week = asked.disposition, asked.listed_week, asked.struck_week
     now = datetime.now(tz=UTC)
     page = enterprises(services.db, now, chosen=chosen, cursor=cursor or None, limit=PAGE)
     query = {
@@ -74,7 +102,17 @@ def ledger_page(
         next_cursor=page.next_cursor,
         total=count_enterprises(services.db, now, chosen),
         towns=[] if unit.is_territorial else towns,
-        dispositions=dispositions,
-        states=states,
+        dispositions=DISPOSITIONS,
+        states=STATES,
         query=query,
     )
+
+
+@router.get("/ledger/export.xlsx")
+def ledger_export(request: Request, services: ServicesDep, asked: QueryDep) -> Response:
+    """What the ledger page shows, as the Excel workbook of GET /ledger/export.xlsx."""
+    reader = signed_in(request, services, utility=False)
+    if isinstance(reader, Response):
+        return reader
+    _, unit = reader
+    return workbook_response(services, asked.chosen(unit, services.app.units.territories()))

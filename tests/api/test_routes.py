@@ -10,6 +10,7 @@ ROUTES = [
     "GET /.well-known/liandong-signing-keys.json",
     "GET /accountability",
     "GET /dashboard",
+    "GET /ledger/export.xlsx",
     "GET /approval-lock",
     "GET /asyncapi.json",
     "GET /audit",
@@ -104,6 +105,7 @@ NOT_MODELS = {
     "/metrics": "Prometheus text",
     "/inbox/stream": "Server-Sent Events",
     "/audit/export.{fmt}": "JSON Lines or CSV",
+    "/ledger/export.xlsx": "an Excel workbook",
 }
 
 

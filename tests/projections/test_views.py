@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 
 from projections.audit import AuditProjection
+from projections.dashboard import OpenTasks, count_open, open_items, overview
 from projections.db import Database
 from projections.queries import (
+    CaseFilter,
     accountability,
     audit_head,
     audit_page,
+    count_enterprises,
     enterprise,
     enterprises,
     town_ledgers,
@@ -21,6 +24,7 @@ from projections.queries import (
 )
 from projections.runner import ProjectionRunner
 from projections.status import StatusProjection
+from tests.domain import parity
 from tests.domain.scenario import T0, TOWN
 from tests.projections.conftest import Pipeline, view_store_url
 from tests.projections.scenario import campaign
@@ -38,7 +42,30 @@ def answers(db: Database, now_days: float = 36) -> dict[str, object]:
         "ledgers": town_ledgers(db),
         "audit": audit_page(db, limit=1000)[2],
         "head": audit_head(db),
+        # The workbench's reads: the overview, its lists, the ledger's search and weeks.
+        "overview": dataclasses.asdict(overview(db, now)),
+        "red": open_items(db, now, OpenTasks(colour="red"), limit=100),
+        "town red": count_open(db, now, OpenTasks(town=TOWN, colour="red")),
+        "searched": [
+            [e["case_id"] for e in enterprises(db, now, search=text).items]
+            for text in ("厂", "%", "_", "\\", "9150")
+        ],
+        "counted": count_enterprises(db, now, CaseFilter(disposition="unclassified")),
+        "listed then": enterprises(db, now, listed=(T0 - DAY, T0 + 2 * DAY)).items,
     }
+
+
+@pytest.mark.postgres
+def test_the_overview_agrees_with_accountability_and_the_ledgers_on_both_stores(
+    pipeline: Pipeline, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    campaign(pipeline.scenario)
+    for kind in ("sqlite", "postgres"):
+        db = Database(view_store_url(kind, request, tmp_path))
+        pipeline.project(db)
+        for days in (1, 20, 36, 90):
+            assert parity.overview_disagreements(db, T0 + days * DAY) == [], (kind, days)
+        assert overview(db, T0 + 36 * DAY).overdue_total > 0
 
 
 @pytest.mark.postgres
