@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, middleware
 from api.bootstrap import Services, bootstrap
+from api.deps import query_at_the_edge
 from api.routers import (
     audit,
     commands,
@@ -59,6 +60,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="1.0.0",
         lifespan=lifespan,
+        dependencies=[Depends(query_at_the_edge)],
     )
     errors.install(app)
     middleware.install(

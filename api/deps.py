@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.bootstrap import Services
 from api.errors import ApiError
 from api.keys import key_id_of
-from domain.values import Actor
+from domain.values import Actor, edge_problem
 
 _bearer = HTTPBearer(auto_error=False, description="an API key issued to a person of a unit")
 
@@ -134,3 +134,20 @@ def require_units(
         field="unit",
         rule="rule 1: supervision views are the district office's",
     )
+
+
+def query_at_the_edge(request: Request) -> None:
+    """Every query parameter obeys the edge rules a command's text does (no NUL, control
+    characters or lone surrogates): such a value matches nothing stored, and PostgreSQL
+    refuses to be asked about it. Refused with the parameter named, before any route."""
+    for name, value in request.query_params.multi_items():
+        problem = edge_problem(value) or edge_problem(name)
+        if problem:
+            raise ApiError(
+                422,
+                "invalid_input",
+                f"{name}: {problem}",
+                f"查询参数 {name} 含有控制字符或无效字符",
+                field=name,
+                rule="edge: text holds no NUL or control characters",
+            )

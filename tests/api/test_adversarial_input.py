@@ -196,6 +196,8 @@ QUERIES: list[tuple[str, str]] = [
     ("/enterprises", "cursor"),
     ("/enterprises", "q"),
     ("/dashboard", "at"),
+    ("/ledger/export.xlsx", "town"),
+    ("/ledger/export.xlsx", "listed_since"),
     ("/audit", "case_id"),
     ("/audit", "unit"),
     ("/audit", "type"),
@@ -216,6 +218,23 @@ QUERIES: list[tuple[str, str]] = [
     ("/patrols", "cursor"),
     ("/enterprises/00000000-0000-0000-0000-000000000000", "as_of"),
 ]
+
+
+@pytest.mark.parametrize(("path", "param"), QUERIES, ids=[f"{p} {q}" for p, q in QUERIES])
+@pytest.mark.parametrize("value", ["%00", "a%00b", "%1B%5B2J", "%ED%A0%80", "%EF%BF%BF"])
+def test_a_query_parameter_holding_nul_or_control_characters_is_refused_and_named(
+    target: Api, path: str, param: str, value: str
+) -> None:
+    """PostgreSQL refuses to be asked about NUL; nothing stored holds such text: refused at
+    the edge on either store, the parameter named, before any route reads it."""
+    response = target.client.get(
+        f"{path}?{param}={value}", headers=target.headers("district-office")
+    )
+    if value == "%ED%A0%80":  # not UTF-8: decoded as U+FFFD, an ordinary character
+        assert response.status_code < 500, response.text
+        return
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == param
 
 
 @pytest.mark.parametrize(("path", "param"), QUERIES, ids=[f"{p} {q}" for p, q in QUERIES])

@@ -231,8 +231,8 @@ def test_the_ledger_answers_hostile_filters_without_failing(api: Api, query: str
     lived_weeks_ago(api)
     answer = signed_in(api, "district-office").get(f"/app/ledger?{query}")
     assert answer.status_code in (200, 422), answer.text[-300:]
-    if answer.status_code == 422:
-        assert answer.json()["field"] == "q"
+    if answer.status_code == 422:  # a parameter too long, or holding NUL: named
+        assert answer.json()["field"] == query.split("=")[0]
 
 
 # ------------------------------------------------------------------ 企业档案
@@ -355,8 +355,10 @@ def test_the_audit_page_searches_the_trail_and_exports_it_on_the_session(api: Ap
     assert exported.status_code == 200
     via_api = api.get("district-office", "/audit/export.jsonl", case_id=str(ids["mistake"]))
     assert exported.text == via_api.text
-    for hostile in ("case_id=%00", "since=nonsense", "until=0001-01-01T00:00", "type=%00"):
+    for hostile in ("case_id=x", "since=nonsense", "until=0001-01-01T00:00", "type=%E2%80%8B"):
         assert office.get(f"/app/audit?{hostile}").status_code == 200, hostile
+    for hostile in ("case_id=%00", "type=%00"):
+        assert office.get(f"/app/audit?{hostile}").status_code == 422, hostile
 
 
 # ------------------------------------------------------------------ forms of records
