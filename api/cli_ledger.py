@@ -21,6 +21,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export.add_argument("--since", type=date.fromisoformat, help="listed on or after YYYY-MM-DD")
     export.add_argument("--until", type=date.fromisoformat, help="listed on or before")
     export.set_defaults(func=_export)
+    load = lsub.add_parser("import", help="list a town's ledger from .xlsx or .csv")
+    load.add_argument("file", type=Path)
+    load.add_argument("--town", required=True, help="the town whose ledger it is")
+    load.add_argument("--dry-run", action="store_true", help="report only; record nothing")
+    load.add_argument("--as", dest="unit", help="the importing unit (default: the town)")
+    load.set_defaults(func=_import)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -44,3 +50,37 @@ def _export(args: argparse.Namespace) -> int:
     print(f"{args.file}: {count} cases", flush=True)
     services.close()
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import sys
+
+    from api.bootstrap import bootstrap
+    from domain.values import Actor
+    from gateways.ledger_import import import_ledger, report_lines
+    from gateways.ledger_sheet import read_path
+
+    services = bootstrap()
+    if args.town not in services.app.units.territories():
+        raise SystemExit(f"liandong ledger import: no town {args.town!r}")
+    try:
+        sheet = read_path(args.file)
+    except (OSError, ValueError) as unreadable:
+        raise SystemExit(f"liandong ledger import: {args.file}: {unreadable}") from None
+
+    def progress(done: int, total: int) -> None:
+        filled = done * 30 // max(total, 1)
+        print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", end="", file=sys.stderr)
+
+    report = import_ledger(
+        services.app,
+        Actor(unit=args.unit or args.town),
+        args.town,
+        sheet,
+        commit=not args.dry_run,
+        progress=progress,
+    )
+    print(file=sys.stderr)
+    print("\n".join(report_lines(report)), flush=True)
+    services.close()
+    return 1 if report.count("error") else 0

@@ -237,23 +237,38 @@ class Liandong(Application[UUID]):
         """The name-and-address index of workshops without a USCC, with the new case in
         it, and a warning for each open case already listed under that name and address
         (an unlicensed workshop listed twice has no USCC to be refused on)."""
-        index_id = workshop_index_id(command.town, command.name, command.address)
+        index = self._workshop_index(command.town, command.name, command.address)
+        if index is None:
+            index_id = workshop_index_id(command.town, command.name, command.address)
+            return WorkshopIndex.start(index_id, case_id, actor, now), []
+        warnings = [
+            f"an open case {earlier} is listed under the same name and address "
+            f"({state}); withdraw this listing if it is the same workshop"
+            for earlier, state in self._open_cases(index.case_ids)
+        ]
+        index.add(case_id, actor, now)
+        return index, warnings
+
+    def open_workshops(self, town: str, name: str, address: str) -> list[UUID]:
+        """The open cases of workshops without a USCC listed under this town, name and
+        address (a ledger import finds a row already listed so)."""
+        index = self._workshop_index(town, name, address)
+        return [case_id for case_id, _ in self._open_cases(index.case_ids if index else [])]
+
+    def _workshop_index(self, town: str, name: str, address: str) -> WorkshopIndex | None:
         # Read from the event store directly: an index is never snapshotted, and most names
         # are new, so one query answers (the repository would also ask the snapshots).
-        index: Any = project(None, self.events.get(index_id))
-        if index is None:
-            return WorkshopIndex.start(index_id, case_id, actor, now), []
-        warnings = []
-        for earlier in cast(WorkshopIndex, index).case_ids:
+        index: Any = project(None, self.events.get(workshop_index_id(town, name, address)))
+        return cast(WorkshopIndex, index) if index is not None else None
+
+    def _open_cases(self, case_ids: Iterable[UUID]) -> list[tuple[UUID, str]]:
+        open_ones = []
+        for earlier in case_ids:
             with contextlib.suppress(NotFound):
                 other = self.get_case(earlier)
                 if other.state not in (CaseState.STRUCK_OFF, CaseState.WITHDRAWN):
-                    warnings.append(
-                        f"an open case {earlier} is listed under the same name and address "
-                        f"({other.state.value}); withdraw this listing if it is the same workshop"
-                    )
-        cast(WorkshopIndex, index).add(case_id, actor, now)
-        return cast(WorkshopIndex, index), warnings
+                    open_ones.append((earlier, other.state.value))
+        return open_ones
 
     def record_patrol(
         self, actor: Actor, command: RecordPatrol, request: RequestKey | None = None

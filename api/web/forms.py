@@ -13,8 +13,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from api.errors import message_zh
 from domain.errors import DomainError
+from domain.validation_zh import message_zh
 
 DISTRICT_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 Control = Literal["text", "textarea", "number", "checkbox", "select", "datetime", "date", "group"]
