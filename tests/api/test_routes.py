@@ -11,6 +11,8 @@ ROUTES = [
     "GET /accountability",
     "GET /dashboard",
     "GET /ledger/export.xlsx",
+    "GET /ledger/template.xlsx",
+    "POST /ledger/import",
     "GET /approval-lock",
     "GET /asyncapi.json",
     "GET /audit",
@@ -106,6 +108,7 @@ NOT_MODELS = {
     "/inbox/stream": "Server-Sent Events",
     "/audit/export.{fmt}": "JSON Lines or CSV",
     "/ledger/export.xlsx": "an Excel workbook",
+    "/ledger/template.xlsx": "an Excel workbook",
 }
 
 
