@@ -92,6 +92,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "listed_at": ("列入时间", "Listed"),
     "next_page": ("下一页", "Next page"),
     "no_cases": ("没有符合条件的企业", "No enterprise matches"),
+    "import_ledger": ("导入台账", "Import a ledger"),
+    "import_help": (
+        "上传本镇街的台账（.xlsx、.xls、.ods 或 .csv），先试导入查看每行的检查结果。",
+        "Upload the town's ledger (.xlsx, .xls, .ods or .csv); a trial run first reports "
+        "on every row.",
+    ),
+    "template": ("下载台账模板", "Download the template"),
+    "ledger_file": ("台账文件", "Ledger file"),
+    "commit_import": ("正式登记（不勾选为试导入）", "List the rows (unticked: a trial run)"),
+    "commit_help": (
+        "同一文件重复导入不会重复登记；有误的行不登记。",
+        "Importing the same file again lists nothing twice; rows in error are not listed.",
+    ),
+    "import_report": ("导入结果", "Import report"),
+    "row": ("行号", "Row"),
+    "reason": ("原因", "Reason"),
+    "outcome_new": ("可登记", "would be listed"),
+    "outcome_listed": ("已登记", "listed"),
+    "outcome_already": ("已在台账", "already on the ledger"),
+    "outcome_error": ("有误", "in error"),
     "export_xlsx": ("导出 Excel（台账及三个一批）", "Export to Excel (ledger and the three lists)"),
     # The record
     "as_of": ("时间回溯", "As of"),

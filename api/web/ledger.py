@@ -6,16 +6,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from api.deps import ServicesDep
-from api.routers.ledger import workbook_response
+from api.errors import ApiError, status_of
+from api.routers.ledger import XLSX, run_import, workbook_response
 from api.web.pages import printable, render, signed_in
+from api.web.sessions import Session
+from domain.actions import Action
+from domain.errors import DomainError
 from domain.units import Unit
-from domain.values import CaseState, Disposition
+from domain.values import Actor, CaseState, Disposition
+from gateways.ledger_import import ImportReport, report_lines
+from gateways.ledger_template import template_workbook
 from projections.dashboard import week_bounds
 from projections.queries import CaseFilter, count_enterprises, enterprises
 
@@ -102,6 +110,7 @@ def ledger_page(
         next_cursor=page.next_cursor,
         total=count_enterprises(services.db, now, chosen),
         towns=[] if unit.is_territorial else towns,
+        may_import=services.app.units.permits(unit.id, Action.LIST_ENTERPRISE),
         dispositions=DISPOSITIONS,
         states=STATES,
         query=query,
@@ -116,3 +125,68 @@ def ledger_export(request: Request, services: ServicesDep, asked: QueryDep) -> R
         return reader
     _, unit = reader
     return workbook_response(services, asked.chosen(unit, services.app.units.territories()))
+
+
+@router.get("/ledger/template.xlsx")
+def ledger_template(request: Request, services: ServicesDep) -> Response:
+    reader = signed_in(request, services, utility=False)
+    if isinstance(reader, Response):
+        return reader
+    return Response(
+        template_workbook(),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="ledger-template.xlsx"'},
+    )
+
+
+def _import_page(
+    request: Request,
+    services: Any,
+    session: Session,
+    unit: Unit,
+    *,
+    report: ImportReport | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    units = services.app.units
+    towns = [unit.id] if unit.is_territorial else units.territories()
+    return render(
+        request, "ledger_import.html", status, session=session, unit=unit, towns=towns,
+        report=report, lines=report_lines(report) if report else [], error=error,
+    )  # fmt: skip
+
+
+@router.get("/ledger/import")
+def ledger_import_page(request: Request, services: ServicesDep) -> Response:
+    reader = signed_in(request, services, utility=False)
+    if isinstance(reader, Response):
+        return reader
+    return _import_page(request, services, *reader)
+
+
+@router.post("/ledger/import")
+async def ledger_import_post(request: Request, services: ServicesDep) -> Response:
+    """The workbook uploaded from the page, imported as POST /ledger/import does it."""
+    reader = signed_in(request, services, utility=False)
+    if isinstance(reader, Response):
+        return reader
+    session, unit = reader
+    form = await request.form()
+    if not session.csrf_matches(str(form.get("csrf", ""))):
+        return Response("CSRF token missing or wrong", status_code=403)
+    upload = form.get("file")
+    if not isinstance(upload, StarletteUpload):
+        return _import_page(request, services, session, unit, error="请选择文件", status=422)
+    content = await upload.read()
+    town, commit = str(form.get("town", "")), form.get("commit") == "on"
+    actor = Actor(unit=session.unit, person=session.person)
+    try:
+        report = await run_in_threadpool(
+            run_import, services, actor, town, content, upload.filename or "", commit
+        )
+    except (ApiError, DomainError) as refused:
+        text = refused.detail_zh if isinstance(refused, ApiError) else refused.message_zh
+        status = refused.status if isinstance(refused, ApiError) else status_of(refused)
+        return _import_page(request, services, session, unit, error=text, status=status)
+    return _import_page(request, services, session, unit, report=report)

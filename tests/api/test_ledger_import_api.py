@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Api, make_api, memory_settings
+from tests.api.test_workbench import csrf_of
+from tests.api.test_workbench_pages import signed_in
 from tests.gateways.office_workbook import BAD, ROWS, office_workbook
 
 TOWN = "town:degan"
@@ -88,3 +90,38 @@ def test_a_town_that_is_not_one_is_refused_naming_the_town(api: Api) -> None:
     assert answer.status_code in (403, 422)
     if answer.status_code == 422:
         assert answer.json()["field"] == "town"
+
+
+def test_the_workbench_imports_an_uploaded_ledger_on_the_session(api: Api) -> None:
+    page = signed_in(api, TOWN)
+    form = page.get("/app/ledger/import")
+    assert form.status_code == 200
+    assert 'type="file"' in form.text
+    assert page.get("/app/ledger/template.xlsx").headers["content-type"] == XLSX
+    workbook = office_workbook()
+    files = {"file": ("台账.xlsx", workbook, XLSX)}
+    before = api.events
+    tried = page.post(
+        "/app/ledger/import", data={"csrf": csrf_of(form.text), "town": TOWN}, files=files
+    )
+    assert tried.status_code == 200, tried.text[-500:]
+    assert tried.text.count('data-outcome="new"') == ROWS - len(BAD)
+    assert tried.text.count('data-outcome="error"') == len(BAD)
+    assert api.events == before
+    done = page.post(
+        "/app/ledger/import",
+        data={"csrf": csrf_of(form.text), "town": TOWN, "commit": "on"},
+        files=files,
+    )
+    assert done.text.count('data-outcome="listed"') == ROWS - len(BAD)
+    forged = page.post("/app/ledger/import", data={"csrf": "x", "town": TOWN}, files=files)
+    assert forged.status_code == 403
+    nothing = page.post("/app/ledger/import", data={"csrf": csrf_of(form.text), "town": TOWN})
+    assert nothing.status_code == 422
+    other = page.post(
+        "/app/ledger/import",
+        data={"csrf": csrf_of(form.text), "town": "town:baisha", "commit": "on"},
+        files=files,
+    )
+    assert other.status_code == 403
+    assert signed_in(api, "power").get("/app/ledger/import").status_code == 403
