@@ -18,9 +18,8 @@ HELP = {
     "town": "可填 德感街道、德感 等；须为本次导入的镇街，留空即为本次导入的镇街。",
     "industry": "选填。",
     "licensed": "有 或 无；留空时有信用代码即视为有。",
-    "problems": "用顿号分隔，例如 未环评、消防。可填：" + "、".join(
-        VALUE_NAMES[k.value][0] for k in ProblemKind
-    ),
+    "problems": "用顿号分隔，例如 未环评、消防。可填："
+    + "、".join(VALUE_NAMES[k.value][0] for k in ProblemKind),
     "power": "选填。供电户号（表号），断电指令凭此执行。",
     "water": "选填。供水户号。",
     "gas": "选填。供气户号。",
