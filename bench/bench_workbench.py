@@ -15,13 +15,12 @@ import argparse
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 from bench.bench_api import start
-from bench.bench_inbox import build_city, figures, issue_keys
+from bench.bench_inbox import build_city, figures, issue_keys, measure
 from bench.bench_projections import drop_topics
 from bench.common import kafka_bootstrap, percentile, report
 
@@ -35,17 +34,6 @@ def signed_in(client: httpx.Client, key: str) -> None:
     assert csrf is not None
     answer = client.post(f"{API}/app/login", data={"key": key, "csrf": csrf.group(1)})
     assert answer.status_code == 303, answer.text
-
-
-def measure(client: httpx.Client, url: str, n: int, headers: dict[str, str]) -> list[float]:
-    for _ in range(10):  # warm up
-        client.get(url, headers=headers).raise_for_status()
-    latencies = []
-    for _ in range(n):
-        started = time.perf_counter()
-        client.get(url, headers=headers).raise_for_status()
-        latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
 
 
 def main() -> None:
@@ -82,7 +70,7 @@ def main() -> None:
         ]
         try:
             with httpx.Client(timeout=60) as client:
-                base = measure(client, "http://127.0.0.1:18093/bare/items", args.requests, {})
+                base = measure(client, "http://127.0.0.1:18093/bare/items", {}, args.requests)
                 base95 = percentile(base, 95)
                 rows.append(
                     ("bare FastAPI page from memory, p50 / p95",
@@ -98,7 +86,7 @@ def main() -> None:
                         else [("GET /app/ledger, a town's own", "/app/ledger")]
                     )
                     for title, path in pages:
-                        lat = measure(client, f"{API}{path}", args.requests, bearer)
+                        lat = measure(client, f"{API}{path}", bearer, args.requests)
                         rows.append((f"{title}, p50 / p95 / p99", figures(lat, base95)))
         finally:
             for process in (api, bare):

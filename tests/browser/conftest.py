@@ -96,6 +96,20 @@ def page(chromium: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.fixture
+def axe(pytestconfig: pytest.Config) -> Path:
+    """axe-core, vendored (the tests run off the network)."""
+    return pytestconfig.rootpath / "tests" / "browser" / "vendor" / "axe.min.js"
+
+
+@pytest.fixture
+def screenshots(pytestconfig: pytest.Config) -> Path:
+    """Where the tests keep a screenshot of each page (the README shows a few)."""
+    folder = pytestconfig.rootpath / ".data" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def accessibility_problems(page: Page, axe: Path) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the page as it stands."""
     page.add_script_tag(path=str(axe))

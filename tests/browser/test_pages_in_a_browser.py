@@ -24,18 +24,6 @@ pytestmark = pytest.mark.browser
 TOWN = "town:degan"
 
 
-@pytest.fixture
-def axe(pytestconfig: pytest.Config) -> Path:
-    return pytestconfig.rootpath / "tests" / "browser" / "vendor" / "axe.min.js"
-
-
-@pytest.fixture
-def screenshots(pytestconfig: pytest.Config) -> Path:
-    folder = pytestconfig.rootpath / ".data" / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def campaign(served: Served) -> dict[str, UUID]:
     """Listed forty days ago in two towns, so some deadlines have passed; a cut order."""
     app = served.services.app

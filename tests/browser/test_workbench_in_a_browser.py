@@ -20,18 +20,6 @@ pytestmark = pytest.mark.browser
 TOWN = "town:degan"
 
 
-@pytest.fixture
-def axe(pytestconfig: pytest.Config) -> Path:
-    return pytestconfig.rootpath / "tests" / "browser" / "vendor" / "axe.min.js"
-
-
-@pytest.fixture
-def screenshots(pytestconfig: pytest.Config) -> Path:
-    folder = pytestconfig.rootpath / ".data" / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def list_and_classify(served: Served, name: str) -> None:
     app = served.services.app
     case_id = app.handle(
