@@ -18,6 +18,7 @@ from api.routers import (
     audit,
     commands,
     enterprises,
+    evidence,
     health,
     inbox,
     inbox_stream,
@@ -67,6 +68,9 @@ def create_app(services: Services | None = None) -> FastAPI:
         app,
         body_limit=settings.max_body_bytes if settings else 1_048_576,
         read_timeout=settings.request_read_timeout_seconds if settings else 10.0,
+        # Evidence files stream past the JSON bodies' limit, up to their own (plus the
+        # multipart envelope's few headers).
+        streamed={"/evidence": (settings.evidence_max_bytes if settings else 25 << 20) + 65_536},
     )
     if settings and settings.cors_origins:
         app.add_middleware(
@@ -88,6 +92,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         audit,
         utilities,
         ledger,
+        evidence,
     )
     for module in routers:
         app.include_router(module.router)

@@ -15,6 +15,7 @@ from api.settings import Settings
 from api.web.sessions import SessionStore
 from domain.application import Clock, Liandong, utc_now
 from domain.units import UnitsRegistry, default_registry
+from gateways.evidence_store import EvidenceStore, open_store
 from gateways.receipts import ReceiptGateway
 from gateways.relay import EventRelay
 from gateways.reminders import Reminders
@@ -59,6 +60,15 @@ class Services:
     def web_sessions(self) -> SessionStore:
         """The workbench's sign-in sessions (in the view store, beside the keys)."""
         return SessionStore(self.db)
+
+    @cached_property
+    def evidence(self) -> EvidenceStore:
+        """Where evidence files are kept (a directory, or an S3-compatible object store)."""
+        s = self.settings
+        store: EvidenceStore = open_store(
+            s.evidence_store, endpoint=s.evidence_s3_endpoint, region=s.evidence_s3_region
+        )
+        return store
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:
@@ -167,4 +177,6 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now) -> Se
         remind_before=timedelta(days=settings.remind_before_days),
     )
     app.record_registry()  # the registry this process enforces, on the audit trail
-    return Services(settings=settings, app=app)
+    services = Services(settings=settings, app=app)
+    app.evidence_held = lambda sha256: services.evidence.has(sha256)
+    return services

@@ -50,7 +50,7 @@ def _timed(name: str, probe: Callable[[], tuple[bool, str]]) -> Check:
     )
 
 
-STORES = ("kafka", "event_store", "view_store")
+STORES = ("kafka", "event_store", "view_store", "evidence_store")
 PROBE_TABLE = "CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, probed_at TEXT)"
 
 
@@ -100,10 +100,15 @@ def check_health(services: Services) -> Health:
             )
         return True, "writable"
 
+    def evidence_store() -> tuple[bool, str]:
+        services.evidence.check()
+        return True, f"{services.evidence.description}, writable"
+
     checks = {
         "kafka": _timed("kafka", kafka),
         "event_store": _timed("event store", event_store),
         "view_store": _timed("view store", view_store),
+        "evidence_store": _timed("evidence store", evidence_store),
     }
     rows = _timed_rows(services)
     for worker in sorted(set(services.settings.expected_workers) | set(rows)):

@@ -108,16 +108,32 @@ class BodyGuard:
     - JSON that no parser takes (invalid UTF-8, nesting past orjson's 1,024 levels, a
       truncated document): 422 `malformed_json`. Bodies that only Python's parser takes
       (`Infinity`, `NaN`) go on, so the command's own rule names the field.
+
+    Uploads of files (`streamed`: path to its own limit) are not held in memory: they
+    pass through as they arrive, counted. One declared too large gets the 413 at once;
+    one that grows past its limit while streaming (chunked), or stalls, is cut off as a
+    disconnect, so the handler stores nothing.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, read_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        read_timeout: float = 10.0,
+        streamed: dict[str, int] | None = None,
+    ) -> None:
         self.app, self.limit, self.read_timeout = app, limit, read_timeout
+        self.streamed = streamed or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        upload_limit = self.streamed.get(scope.get("path", ""))
+        if upload_limit is not None and scope.get("method") == "POST":
+            await self._stream(scope, receive, send, headers, upload_limit)
+            return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await _refuse(send, 413, "too_large", f"request body over {self.limit} bytes")
@@ -161,6 +177,28 @@ class BodyGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _stream(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes], limit: int
+    ) -> None:
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(send, 413, "too_large", f"upload over {limit} bytes", field="file")
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            try:
+                message = await asyncio.wait_for(receive(), timeout=self.read_timeout)
+            except TimeoutError:
+                return {"type": "http.disconnect"}
+            received += len(message.get("body", b""))
+            if received > limit:
+                return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _parses(body: bytes) -> bool:
@@ -207,6 +245,10 @@ async def _refuse(
     await send({"type": "http.response.body", "body": body})
 
 
-def install(app: FastAPI, *, body_limit: int, read_timeout: float) -> None:
+def install(
+    app: FastAPI, *, body_limit: int, read_timeout: float, streamed: dict[str, int] | None = None
+) -> None:
     app.add_middleware(RequestContext)
-    app.add_middleware(BodyGuard, limit=body_limit, read_timeout=read_timeout)
+    app.add_middleware(
+        BodyGuard, limit=body_limit, read_timeout=read_timeout, streamed=streamed or {}
+    )

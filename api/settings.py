@@ -153,6 +153,23 @@ class Settings(BaseSettings):
         "(after a crash, another process takes the lane over after this long)",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="request size limit")
+    evidence_store: str = Field(
+        default="",
+        description="where evidence files are kept: a directory, or s3://BUCKET[/PREFIX] on "
+        "any S3-compatible object store (default: data_dir/evidence)",
+    )
+    evidence_s3_endpoint: str | None = Field(
+        default=None,
+        description="the object store's URL when it is not AWS (MinIO, Ceph, a cloud's OSS); "
+        "credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    )
+    evidence_s3_region: str | None = Field(default=None, description="the object store's region")
+    evidence_max_bytes: int = Field(
+        default=25 * 1_048_576,
+        ge=1024,
+        le=2 * 1024**3,
+        description="the largest evidence file accepted (a scanned notice, a phone's photo)",
+    )
     request_read_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
@@ -193,6 +210,8 @@ class Settings(BaseSettings):
             self.event_store = f"sqlite:///{root / 'liandong-events.sqlite'}"
         if not self.view_store:
             self.view_store = f"sqlite:///{root / 'liandong-views.sqlite'}"
+        if not self.evidence_store:
+            self.evidence_store = str(root / "evidence")
         return self
 
     def district_key(self) -> SigningKey:

@@ -55,7 +55,7 @@ from domain.subscriptions import (
 )
 from domain.transcoding import OrjsonTranscoder, PydanticMapper
 from domain.units import UnitsRegistry, default_registry
-from domain.values import Actor, CaseState
+from domain.values import HELD_HERE, Actor, CaseState, evidence_in
 
 Clock = Callable[[], datetime]
 A = TypeVar("A")
@@ -127,9 +127,13 @@ class Liandong(Application[UUID]):
         clock: Clock = utc_now,
         follow_up_check: timedelta = timedelta(days=FOLLOW_UP_CHECK_DAYS),
         remind_before: timedelta = timedelta(days=REMIND_BEFORE_DAYS),
+        evidence_held: Callable[[str], bool] | None = None,
     ) -> None:
         super().__init__({"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})})
         self.units = units or default_registry()
+        # The evidence store's answer to "is this file kept here?" (a port: the domain
+        # does not know where files live). None: nothing is checked (unit tests).
+        self.evidence_held = evidence_held
         self.clock = clock
         self.follow_up_check = follow_up_check
         self.remind_before = remind_before
@@ -154,6 +158,7 @@ class Liandong(Application[UUID]):
         ConcurrencyConflict if that request was carried out already)."""
         action = command.action_for()
         self.units.require(actor.unit, action)
+        self._require_held_evidence(command)
         if isinstance(command, ListEnterprise):
             return self.list_enterprise(actor, command, request)
         if isinstance(command, RecordPatrol):
@@ -186,6 +191,21 @@ class Liandong(Application[UUID]):
             if isinstance(command, c.AddUscc):
                 self._refuse_duplicate(command.uscc)
             raise
+
+    def _require_held_evidence(self, command: Command) -> None:
+        """Rule 8: evidence said to be kept here (no locator of its own) must have been
+        uploaded; evidence kept elsewhere keeps its locator and is not checked."""
+        if self.evidence_held is None:
+            return
+        for path, evidence in evidence_in(command):
+            if evidence.locator == HELD_HERE and not self.evidence_held(evidence.sha256):
+                raise InvalidInput(
+                    f"no file with SHA-256 {evidence.sha256} has been uploaded",
+                    rule="rule 8: evidence kept here is uploaded first (POST /evidence); "
+                    "evidence kept elsewhere gives its locator",
+                    field=f"{path}.sha256",
+                    message_zh=f"证据文件（SHA-256 {evidence.sha256[:12]}…）尚未上传",
+                )
 
     def list_enterprise(
         self, actor: Actor, command: ListEnterprise, request: RequestKey | None = None

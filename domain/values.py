@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -248,11 +249,24 @@ class Escalation(StrEnum):
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+# The locator of evidence kept in Liandong's own evidence store (uploaded through
+# POST /evidence): the hash alone finds it there.
+HELD_HERE = "liandong:evidence"
+
+
 class Evidence(Frozen):
-    """Rule 8: evidence is referenced by content hash, with a locator; never a filename alone."""
+    """Rule 8: evidence is referenced by content hash, with a locator; never a filename
+    alone. A file uploaded to Liandong is referenced by its hash only (the locator is then
+    HELD_HERE); one kept elsewhere keeps its own locator."""
 
     sha256: str = Field(description="SHA-256 of the file's bytes, 64 lowercase hex digits")
-    locator: str = Field(min_length=1, max_length=1000, description="where the file is kept")
+    locator: str = Field(
+        default=HELD_HERE,
+        min_length=1,
+        max_length=1000,
+        description=f"where the file is kept; omitted (or {HELD_HERE!r}): uploaded to "
+        "Liandong (POST /evidence)",
+    )
     media_type: str | None = Field(default=None, max_length=100)
 
     @field_validator("sha256")
@@ -261,6 +275,19 @@ class Evidence(Frozen):
         if not _SHA256.fullmatch(value):
             raise ValueError("rule 8: must be a SHA-256 content hash (64 lowercase hex digits)")
         return value
+
+
+def evidence_in(value: object, path: str = "") -> Iterator[tuple[str, Evidence]]:
+    """Every piece of evidence a command (or any record) holds, with its field path
+    (`evidence.0`, `readings.1.evidence.0`): the path an error names."""
+    if isinstance(value, Evidence):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from evidence_in(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            yield from evidence_in(item, f"{path}.{i}")
 
 
 class Actor(Frozen):

@@ -264,3 +264,14 @@ def iter_entries(
         if len(rows) < page:
             return
         after = int(rows[-1][0])
+
+
+def cases_citing(db: Database, sha256: str, projection: AuditProjection | None = None) -> list[str]:
+    """The cases whose trail cites a piece of evidence (the hash is 64 hex digits, so it
+    cannot act as a LIKE wildcard). A scan of the trail: it answers one file's read."""
+    p = projection or AuditProjection()
+    rows = db.query(
+        f"SELECT DISTINCT case_id FROM {p.t('entries')} WHERE evidence LIKE ?",
+        (f'%"{sha256}"%',),
+    )
+    return [r[0] for r in rows]

@@ -63,6 +63,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     tmp = tmp_path_factory.mktemp("api")
     yield from make_api(
         Settings(
+            data_dir=tmp,
             event_store="memory://",
             view_store=f"sqlite:///{tmp / 'views.sqlite'}",
             kafka_bootstrap="127.0.0.1:1",
@@ -80,6 +81,7 @@ def system(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path: Path)
         dsn = request.getfixturevalue("postgres_dsn")
         views = f"{dsn}?schema=api_{uuid.uuid4().hex[:10]}"
     settings = Settings(
+        data_dir=tmp_path,
         event_store=f"sqlite:///{tmp_path / 'events.sqlite'}",
         view_store=views,
         kafka_bootstrap=kafka_bootstrap,
@@ -109,6 +111,7 @@ def system(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path: Path)
 def memory_settings(tmp_path: Path, **extra: Any) -> Settings:
     """Commands on an in-memory event store, views on SQLite, no broker."""
     values: dict[str, Any] = {
+        "data_dir": tmp_path,
         "event_store": "memory://",
         "view_store": f"sqlite:///{tmp_path / 'views.sqlite'}",
         "kafka_bootstrap": "127.0.0.1:1",
