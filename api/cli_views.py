@@ -45,9 +45,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     audit = sub.add_parser("audit", help="export or verify the audit trail")
     asub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = asub.add_parser("verify", help="check an exported trail offline")
-    verify.add_argument("file", type=Path)
+    verify = asub.add_parser(
+        "verify", help="check an exported trail offline, and (--files) the evidence files"
+    )
+    verify.add_argument("file", type=Path, nargs="?", help="an export (GET /audit/export.jsonl)")
     verify.add_argument("--head", help="the published head digest (GET /audit/head)")
+    verify.add_argument(
+        "--files",
+        action="store_true",
+        help="also check the evidence store: every file hashes to its name, every file the "
+        "trail (the export, or else the audit view) cites as kept here is there",
+    )
     verify.set_defaults(func=_verify)
     export = asub.add_parser("export", help="write the trail as JSON Lines or CSV")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
@@ -102,14 +110,44 @@ def _digest(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from projections.export import read_export, verify
 
-    findings = verify(read_export(args.file), head=args.head)
-    if not findings:
-        print(f"{args.file}: intact" + (" and ends at the published head" if args.head else ""))
-        return 0
-    for f in findings:
-        where = f"entry {f.seq}" if f.seq is not None else "no entry"
-        print(f"{args.file}: line {f.line}, {where}: {f.problem}")
-    return 1
+    if args.file is None and not args.files:
+        sys.exit("liandong audit verify: give an export FILE, --files, or both")
+    intact = True
+    if args.file is not None:
+        findings = verify(read_export(args.file), head=args.head)
+        for f in findings:
+            where = f"entry {f.seq}" if f.seq is not None else "no entry"
+            print(f"{args.file}: line {f.line}, {where}: {f.problem}")
+        if not findings:
+            print(f"{args.file}: intact" + (" and ends at the published head" if args.head else ""))
+        intact = not findings
+    if args.files:
+        intact = _verify_files(args.file) and intact
+    return 0 if intact else 1
+
+
+def _verify_files(export: Path | None) -> bool:
+    from api.bootstrap import bootstrap
+    from gateways.evidence_audit import check_files
+    from projections.audit import AuditProjection, iter_entries
+    from projections.export import read_export
+
+    services = bootstrap(Settings())
+    entries = (
+        read_export(export)
+        if export is not None
+        else iter_entries(services.views(), AuditProjection())
+    )
+    report = check_files(services.evidence, entries)
+    for problem in report.problems:
+        print(f"evidence: {problem}")
+    print(
+        f"evidence ({services.evidence.description}): {report.checked} files checked, "
+        f"{report.cited_here} citations of files kept here, {report.cited_elsewhere} of "
+        f"files kept elsewhere (not checked): "
+        + ("intact" if not report.problems else f"{len(report.problems)} problems")
+    )
+    return not report.problems
 
 
 def _export(args: argparse.Namespace) -> int:

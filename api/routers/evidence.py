@@ -11,6 +11,7 @@ that does not exist.
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
@@ -26,7 +27,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect
 
 from api.deps import ActorDep, ServicesDep
-from api.errors import PROBLEM_RESPONSES, ApiError
+from api.errors import PROBLEM_JSON, PROBLEM_RESPONSES, ApiError, Problem
 from api.scope import ReadScope, ScopeDep
 from domain.errors import NotFound
 from domain.values import HELD_HERE, Actor, Evidence
@@ -83,6 +84,14 @@ def _refuse_upload(status: int, code: str, detail: str, detail_zh: str, rule: st
     status_code=201,
     response_model=EvidenceReceipt,
     summary="Upload a piece of evidence (a photo, a scanned notice, a document)",
+    responses={
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
+        for status, description in (
+            (400, "not a whole multipart form"),
+            (415, f"the file's bytes are none of {ACCEPTED}"),
+            (507, "the evidence store is full; nothing was kept"),
+        )
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -133,6 +142,24 @@ async def upload(request: Request, actor: ActorDep, services: ServicesDep) -> Ev
 
 
 def _keep(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceipt:
+    try:
+        return _store(file, actor, services)
+    except OSError as failed:
+        if failed.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise
+        # Said plainly, and nothing half-kept: every write goes through a temporary
+        # file that is removed when it fails.
+        raise ApiError(
+            507,
+            "insufficient_storage",
+            f"the evidence store cannot take the file: {failed.strerror}",
+            "证据存储空间不足，文件未保存",
+            field="file",
+            rule="nothing accepted is lost: a file not stored is not accepted",
+        ) from failed
+
+
+def _store(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceipt:
     store, limit = services.evidence, services.settings.evidence_max_bytes
     staged = write_stream(file.file, store.staging(), limit)
     if staged is None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +22,7 @@ from domain import commands as c
 from domain.values import HELD_HERE, Actor, ProblemKind
 from projections.audit import AuditProjection, cases_citing
 from tests.api import evidence_files as files
-from tests.api.conftest import Api, make_api, memory_settings
+from tests.api.conftest import Api, fill, make_api, memory_settings
 from tests.domain import parity
 
 TOWN, OTHER_TOWN = "town:degan", "town:jijiang"
@@ -290,3 +293,96 @@ def test_over_the_real_broker_a_cited_file_reaches_the_towns_reach(system: Api) 
         time.sleep(0.05)
     assert system.get(TOWN, f"/evidence/{digest}").content == files.photo(seed=5)
     assert system.get(OTHER_TOWN, f"/evidence/{digest}").status_code == 404
+
+
+@pytest.mark.faults
+def test_a_full_evidence_disk_refuses_the_upload_plainly_and_keeps_nothing(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    settings = memory_settings(tmp_path, evidence_store=str(small_disk / "evidence"))
+    for api in make_api(settings):
+        fill(small_disk)
+        answer = upload(api, TOWN, files.photo(width=1600, height=1200) + os.urandom(400_000))
+        assert answer.status_code == 507
+        assert answer.json()["field"] == "file"
+        assert kept(api.services) == []
+        health = api.client.get("/health").json()
+        assert health["checks"]["evidence_store"]["status"] == "up"  # writable, just full
+
+
+def test_files_kept_in_an_object_store_are_uploaded_cited_and_read_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        endpoint = "http://{}:{}".format(*server.get_host_and_port())
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "liandong-test")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "liandong-test-secret")
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
+            Bucket="jiangjin-evidence"
+        )
+        settings = memory_settings(
+            tmp_path,
+            evidence_store="s3://jiangjin-evidence/liandong",
+            evidence_s3_endpoint=endpoint,
+            evidence_s3_region="us-east-1",
+        )
+        for api in make_api(settings):
+            photo = files.photo(seed=9)
+            receipt = upload(api, TOWN, photo).json()
+            assert api.get(TOWN, f"/evidence/{receipt['sha256']}").content == photo
+            assert api.get(TOWN, f"/evidence/{receipt['sha256']}/thumbnail").status_code == 200
+            case_id = a_case(api)
+            assert cite(api, TOWN, case_id, [{"sha256": receipt["sha256"]}]).status_code == 200
+            assert not (tmp_path / "evidence").exists()  # nothing went to the local default
+            assert api.client.get("/health").json()["checks"]["evidence_store"]["status"] == "up"
+    finally:
+        server.stop()
+
+
+def verify_files(api: Api, *args: str) -> subprocess.CompletedProcess[str]:
+    """`liandong audit verify --files` as an auditor runs it, on the test's stores."""
+    env = {
+        **os.environ,
+        "LIANDONG_DATA_DIR": str(api.services.settings.data_dir),
+        "LIANDONG_EVENT_STORE": "memory://",
+        "LIANDONG_VIEW_STORE": api.services.settings.view_store,
+        "LIANDONG_EVIDENCE_STORE": api.services.settings.evidence_store,
+        "LIANDONG_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "audit", "verify", *args, "--files"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_audit_verify_finds_a_swapped_file_and_a_missing_one(api: Api, tmp_path: Path) -> None:
+    case_id = a_case(api)
+    notice, photo = files.pdf(), files.photo(seed=21)
+    first = upload(api, TOWN, notice).json()["sha256"]
+    second = upload(api, TOWN, photo).json()["sha256"]
+    elsewhere = {"sha256": "ef" * 32, "locator": "nas://degan/scan.pdf"}
+    assert cite(api, TOWN, case_id, [{"sha256": first}, {"sha256": second}, elsewhere]).is_success
+    project_audit(api)
+    export = tmp_path / "trail.jsonl"
+    export.write_bytes(api.get("district-office", "/audit/export.jsonl").content)
+
+    intact = verify_files(api)
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert "2 files checked, 2 citations of files kept here, 1 of files kept elsewhere" in (
+        intact.stdout
+    )
+    assert verify_files(api, str(export)).returncode == 0
+
+    root = Path(api.services.settings.evidence_store) / "files"
+    (root / first[:2] / first[2:4] / first).write_bytes(b"%PDF-1.7 forged")
+    (root / second[:2] / second[2:4] / second).unlink()
+    broken = verify_files(api, str(export))
+    assert broken.returncode == 1
+    assert f"file {first} does not hash to its name" in broken.stdout
+    assert f"cites file {second}, which the store does not hold" in broken.stdout
+    assert f"{export}: intact" in broken.stdout  # the trail itself is whole

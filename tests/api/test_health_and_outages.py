@@ -8,14 +8,13 @@ projection with its position; a full disk under the view store gives 503 and a d
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from api.bootstrap import bootstrap
 from api.settings import Settings
 from gateways.envelope import wrap_state
 from gateways.topics import Topics, ensure_topics
-from tests.api.conftest import Api, make_api
+from tests.api.conftest import Api, fill, make_api
 from tests.api.test_bad_input import TOWN, listing
 
 pytestmark = pytest.mark.kafka
@@ -99,32 +98,6 @@ def test_a_projection_that_cannot_apply_an_event_exits_non_zero_and_health_says_
     assert check["status"] == "down"
     assert check["detail"].startswith("failed")
     assert "position 1 (EnterpriseListed" in check["detail"]
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 6 MiB tmpfs the test can fill, where mounting one is allowed (root)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {made.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Writes until the disk is full. Unbuffered: a buffered file would keep the bytes
-    the last write could not place, and raise ENOSPC again when closed."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as out, contextlib.suppress(OSError):
-        while True:
-            out.write(b"\0" * 65536)
-    return filler
 
 
 def test_a_full_view_store_disk_gives_503_and_degraded_health_then_recovers_by_itself(

@@ -68,6 +68,10 @@ ROUTES = [
     "GET /enterprises",
     "GET /enterprises/{case_id}",
     "GET /enterprises/{case_id}/timeline",
+    "GET /evidence/{sha256}",
+    "GET /evidence/{sha256}/about",
+    "GET /evidence/{sha256}/thumbnail",
+    "POST /evidence",
     "GET /health",
     "GET /inbox",
     "GET /inbox/stream",
@@ -109,6 +113,8 @@ NOT_MODELS = {
     "/audit/export.{fmt}": "JSON Lines or CSV",
     "/ledger/export.xlsx": "an Excel workbook",
     "/ledger/template.xlsx": "an Excel workbook",
+    "/evidence/{sha256}": "the evidence file itself",
+    "/evidence/{sha256}/thumbnail": "a JPEG",
 }
 
 
