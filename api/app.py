@@ -17,6 +17,7 @@ from api.deps import query_at_the_edge
 from api.routers import (
     audit,
     commands,
+    documents,
     enterprises,
     evidence,
     health,
@@ -25,6 +26,7 @@ from api.routers import (
     ledger,
     meta,
     patrols,
+    reports,
     subscriptions,
     supervision,
     utilities,
@@ -93,6 +95,8 @@ def create_app(services: Services | None = None) -> FastAPI:
         utilities,
         ledger,
         evidence,
+        reports,
+        documents,
     )
     for module in routers:
         app.include_router(module.router)

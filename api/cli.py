@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from api.cli_documents import add_commands as add_document_commands
 from api.cli_ledger import add_commands as add_ledger_commands
 from api.cli_views import add_commands as add_view_commands
 from api.settings import Settings
@@ -335,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     agent.set_defaults(func=_utility_agent)
     add_view_commands(sub)
     add_ledger_commands(sub)
+    add_document_commands(sub)
     acls = sub.add_parser(
         "kafka-acls",
         help="grant each process role its Kafka ACLs (run with the super user's credentials)",

@@ -164,6 +164,10 @@ class Settings(BaseSettings):
         "credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
     )
     evidence_s3_region: str | None = Field(default=None, description="the object store's region")
+    pdf_font: Path | None = Field(
+        default=None,
+        description="a CJK font for PDFs (default: Debian's Noto Sans CJK, fonts-noto-cjk)",
+    )
     evidence_max_bytes: int = Field(
         default=25 * 1_048_576,
         ge=1024,

@@ -308,7 +308,9 @@ class LifecycleMixin(CaseBase):
 
     # ------------------------------------------------------------ the town's orders
 
-    def order_suspension(self, actor: Actor, now: datetime, *, document_number: str) -> None:
+    def order_suspension(
+        self, actor: Actor, now: datetime, *, document_number: str, legal_basis: str = ""
+    ) -> None:
         self._require_state("state", CaseState.CLASSIFIED)
         self._require_text(
             "document_number", document_number, "an order has a document number", "文号"
@@ -319,6 +321,7 @@ class LifecycleMixin(CaseBase):
             now,
             action=Action.ORDER_SUSPENSION,
             document_number=document_number,
+            legal_basis=legal_basis.strip(),
         )
         self._complete(actor, now, Action.ORDER_SUSPENSION)
 

@@ -37,12 +37,27 @@ class SupervisionMixin(CaseBase):
             )
 
     def issue_supervision_notice(
-        self, actor: Actor, now: datetime, *, task_id: str, respond_by: datetime, note: str
+        self,
+        actor: Actor,
+        now: datetime,
+        *,
+        task_id: str,
+        respond_by: datetime,
+        note: str,
+        document_number: str = "",
     ) -> str:
         self._open_task(task_id)
         self._require_future("respond_by", respond_by, now)
         self._require_text("note", note, "a notice says what is expected", "督办内容")
-        return self._notice(actor, now, task_id, respond_by, note, Action.ISSUE_SUPERVISION_NOTICE)
+        return self._notice(
+            actor,
+            now,
+            task_id,
+            respond_by,
+            note,
+            Action.ISSUE_SUPERVISION_NOTICE,
+            document_number.strip(),
+        )
 
     def remind_task(
         self,
@@ -99,6 +114,7 @@ class SupervisionMixin(CaseBase):
         respond_by: datetime,
         note: str,
         action: Action | None,
+        document_number: str = "",
     ) -> str:
         notice_id = self._next_id("N")
         self._record(
@@ -107,6 +123,7 @@ class SupervisionMixin(CaseBase):
             now,
             action=action,
             note=note,
+            document_number=document_number,
             notice=Notice(
                 notice_id=notice_id,
                 task_id=task_id,

@@ -173,6 +173,11 @@ class RevokeLicence(CaseCommand):
 class OrderSuspension(CaseCommand):
     action, slug = Action.ORDER_SUSPENSION, "order-suspension"
     document_number: str = DocNo
+    legal_basis: str = Field(
+        default="",
+        max_length=500,
+        description="the law or rule the order rests on (printed on the 停产整治通知书)",
+    )
 
 
 class VerifyOldSite(CaseCommand):
@@ -492,6 +497,12 @@ class IssueSupervisionNotice(CaseCommand):
     task_id: str = Field(min_length=1, max_length=20)
     respond_by: AwareDatetime
     note: str = Text
+    document_number: str = Field(
+        default="",
+        max_length=100,
+        description="the 督办单's 文号 where the office numbers its own (otherwise the "
+        "printed 督办单 is numbered by its audit entry)",
+    )
 
 
 class AnswerSupervisionNotice(CaseCommand):

@@ -73,6 +73,10 @@ ROUTES = [
     "GET /evidence/{sha256}/thumbnail",
     "POST /evidence",
     "GET /health",
+    "GET /reports/{period}",
+    "GET /reports/{period}.{fmt}",
+    "GET /enterprises/{case_id}/documents",
+    "GET /enterprises/{case_id}/documents/{version}.pdf",
     "GET /inbox",
     "GET /inbox/stream",
     "GET /metrics",
@@ -115,6 +119,8 @@ NOT_MODELS = {
     "/ledger/template.xlsx": "an Excel workbook",
     "/evidence/{sha256}": "the evidence file itself",
     "/evidence/{sha256}/thumbnail": "a JPEG",
+    "/reports/{period}.{fmt}": "an Excel workbook or a PDF",
+    "/enterprises/{case_id}/documents/{version}.pdf": "a PDF",
 }
 
 

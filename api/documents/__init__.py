@@ -1,0 +1,1 @@
+"""Documents for people to file, print and sign: reports and notices, as Excel and PDF."""
