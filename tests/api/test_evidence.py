@@ -20,10 +20,10 @@ from PIL import Image
 from api.bootstrap import Services
 from domain import commands as c
 from domain.values import HELD_HERE, Actor, ProblemKind
-from projections.audit import AuditProjection, cases_citing
+from projections.audit import cases_citing
 from tests.api import evidence_files as files
 from tests.api.conftest import Api, fill, make_api, memory_settings
-from tests.domain import parity
+from tests.api.views import chain_audit
 
 TOWN, OTHER_TOWN = "town:degan", "town:jijiang"
 LIMIT = 300_000
@@ -68,15 +68,6 @@ def cite(api: Api, unit: str, case_id: str, evidence: list[dict[str, Any]]) -> A
         f"/cases/{case_id}/record-problem",
         {"kind": ProblemKind.NO_EIA.value, "description": "无环评", "evidence": evidence},
     )
-
-
-def project_audit(api: Api) -> None:
-    """Chains every stored event into the audit view, as its runner would from Kafka."""
-    projection = AuditProjection()
-    with api.services.db.transaction() as tx:
-        tx.execute(f"DELETE FROM {projection.t('entries')}")
-        tx.execute(f"DELETE FROM {projection.t('head')}")
-        projection.apply_all(tx, parity.records(api.services.app))
 
 
 def test_a_photo_is_kept_under_the_hash_of_its_bytes_and_read_back_whole(api: Api) -> None:
@@ -259,7 +250,7 @@ def test_a_file_is_read_as_the_cases_citing_it_are_read(api: Api) -> None:
     assert api.get("ecology", f"/evidence/{by_town}").status_code == 200
     assert api.get(TOWN, f"/evidence/{by_ecology}").status_code == 404
     assert cite(api, "ecology", case_id, [{"sha256": by_ecology}]).status_code == 200
-    project_audit(api)
+    chain_audit(api)
     # Cited on a case of its territory: the town reads it now; another town never does.
     for path in ("", "/thumbnail", "/about"):
         assert api.get(TOWN, f"/evidence/{by_ecology}{path}").status_code == 200
@@ -367,7 +358,7 @@ def test_audit_verify_finds_a_swapped_file_and_a_missing_one(api: Api, tmp_path:
     second = upload(api, TOWN, photo).json()["sha256"]
     elsewhere = {"sha256": "ef" * 32, "locator": "nas://degan/scan.pdf"}
     assert cite(api, TOWN, case_id, [{"sha256": first}, {"sha256": second}, elsewhere]).is_success
-    project_audit(api)
+    chain_audit(api)
     export = tmp_path / "trail.jsonl"
     export.write_bytes(api.get("district-office", "/audit/export.jsonl").content)
 

@@ -11,10 +11,9 @@ from uuid import UUID
 from api.documents.notices import SUSPENSION_BASIS
 from domain import commands as c
 from domain.values import Actor
-from projections.audit import AuditProjection
 from tests.api import pdf_reading as pdf
 from tests.api.conftest import Api
-from tests.domain import parity
+from tests.api.views import chain_audit
 from tests.domain.scenario import uscc
 
 TOWN, OTHER_TOWN = "town:degan", "town:jijiang"
@@ -59,15 +58,6 @@ def suspended_case(api: Api, serial: int, basis: str = "") -> UUID:
     return UUID(str(case_id))
 
 
-def chain(api: Api) -> None:
-    """The audit view, as its runner builds it from the events topic."""
-    projection = AuditProjection()
-    with api.services.db.transaction() as tx:
-        tx.execute(f"DELETE FROM {projection.t('entries')}")
-        tx.execute(f"DELETE FROM {projection.t('head')}")
-        projection.apply_all(tx, parity.records(api.services.app))
-
-
 def entry_of(api: Api, case_id: UUID, version: int) -> dict[str, Any]:
     items = api.get("district-office", "/audit", case_id=str(case_id)).json()["items"]
     return next(i for i in items if i["event_id"] == f"{case_id}/{version}")
@@ -86,7 +76,7 @@ def printed(api: Api, unit: str, case_id: UUID, kind: str) -> tuple[dict[str, An
 def test_the_suspension_notice_is_printed_from_its_event_with_its_audit_entry(api: Api) -> None:
     basis = "《中华人民共和国大气污染防治法》第九十九条"
     case_id = suspended_case(api, 1, basis)
-    chain(api)
+    chain_audit(api)
     document, content = printed(api, TOWN, case_id, "suspension_notice")
     assert document["document_number"] == "德感〔2026〕停字1号"
     assert document["on_the_trail"] is True
@@ -115,7 +105,7 @@ def test_the_suspension_notice_is_printed_from_its_event_with_its_audit_entry(ap
 
 def test_without_a_recorded_legal_basis_the_notice_cites_the_plan(api: Api) -> None:
     case_id = suspended_case(api, 2)
-    chain(api)
+    chain_audit(api)
     _, content = printed(api, TOWN, case_id, "suspension_notice")
     assert SUSPENSION_BASIS in pdf.pdf_flat_text(content)
 
@@ -143,7 +133,7 @@ def test_the_supervision_notice_names_the_unit_its_task_and_its_answer_date(api:
             document_number="江津督办〔2026〕12号",
         ),
     )
-    chain(api)
+    chain_audit(api)
     listed = api.get("district-office", f"/enterprises/{case_id}/documents").json()
     notices = [d for d in listed if d["kind"] == "supervision_notice"]
     assert len(notices) == 2
@@ -169,7 +159,7 @@ def test_the_supervision_notice_names_the_unit_its_task_and_its_answer_date(api:
 
 def test_a_notice_is_read_as_its_case_is(api: Api) -> None:
     case_id = suspended_case(api, 4)
-    chain(api)
+    chain_audit(api)
     url = api.get(TOWN, f"/enterprises/{case_id}/documents").json()[0]["url"]
     missing = api.get(OTHER_TOWN, f"/enterprises/{UUID(int=7)}/documents")
     for unit in (OTHER_TOWN, "power"):
@@ -183,7 +173,7 @@ def test_a_notice_is_read_as_its_case_is(api: Api) -> None:
 
 def test_an_event_that_is_not_a_notice_is_not_printed(api: Api) -> None:
     case_id = suspended_case(api, 5)
-    chain(api)
+    chain_audit(api)
     answer = api.get(TOWN, f"/enterprises/{case_id}/documents/1.pdf")
     assert answer.status_code == 404
     assert answer.json()["field"] == "version"
@@ -192,7 +182,7 @@ def test_an_event_that_is_not_a_notice_is_not_printed(api: Api) -> None:
 
 def test_a_notice_not_yet_on_the_trail_is_not_printed_without_its_hash(api: Api) -> None:
     case_id = suspended_case(api, 6)
-    chain(api)
+    chain_audit(api)
     do(api, TOWN, c.RecordProblem(case_id=case_id, kind="no_eia", description="补录"))
     case = api.services.app.get_case(case_id)
     task = next(t for t in case.open_tasks())
@@ -212,7 +202,7 @@ def test_a_notice_not_yet_on_the_trail_is_not_printed_without_its_hash(api: Api)
     answer = api.get("district-office", latest["url"])
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "2"
-    chain(api)
+    chain_audit(api)
     assert api.get("district-office", latest["url"]).status_code == 200
 
 
@@ -225,7 +215,7 @@ def pdf_tz() -> Any:
 def test_the_hash_on_the_paper_is_the_chain_link_of_that_event(api: Api) -> None:
     """Check the paper as an auditor would: find the hash printed on it in the trail."""
     case_id = suspended_case(api, 8)
-    chain(api)
+    chain_audit(api)
     document, content = printed(api, "district-office", case_id, "suspension_notice")
     found = re.search(r"SHA-256：([0-9a-f]{64})", pdf.pdf_flat_text(content))
     assert found is not None

@@ -38,6 +38,7 @@ from projections.status import StatusProjection
 from tests.api import pdf_reading as pdf
 from tests.api.conftest import Api
 from tests.api.test_inbox import project as project_status
+from tests.api.views import chain_audit
 from tests.domain import parity
 from tests.domain.scenario import OTHER_TOWN, TOWN, FrozenClock, Scenario, evidence
 
@@ -233,11 +234,7 @@ def listed_this_week(api: Api) -> None:
         )
         assert answer.status_code == 201, answer.text
     project_status(api)
-    projection = AuditProjection()
-    with api.services.db.transaction() as tx:
-        tx.execute(f"DELETE FROM {projection.t('entries')}")
-        tx.execute(f"DELETE FROM {projection.t('head')}")
-        projection.apply_all(tx, parity.records(api.services.app))
+    chain_audit(api)
 
 
 def test_the_district_reads_every_town_a_town_its_own_and_a_utility_none(api: Api) -> None:
@@ -307,26 +304,25 @@ def test_liandong_report_writes_the_same_pdf_and_workbook(api: Api, tmp_path: Pa
     listed_this_week(api)
     week = this_week()
     env = {
+        **os.environ,
         "LIANDONG_DATA_DIR": str(tmp_path),
         "LIANDONG_EVENT_STORE": "memory://",
         "LIANDONG_VIEW_STORE": api.services.settings.view_store,
         "LIANDONG_KAFKA_BOOTSTRAP": "127.0.0.1:1",
     }
+
+    def liandong_report(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", "report", *args],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
     for fmt in ("pdf", "xlsx"):
         out = tmp_path / f"week.{fmt}"
-        ran = subprocess.run(
-            [sys.executable, "-m", "api.cli", "report", "--period", week, "--format", fmt,
-             "--out", str(out)],
-            env={**os.environ, **env}, capture_output=True, text=True,
-            timeout=120, check=False,
-        )  # fmt: skip
+        ran = liandong_report("--period", week, "--format", fmt, "--out", str(out))
         assert ran.returncode == 0, ran.stderr
         assert out.stat().st_size > 1000
     assert "督办周报" in pdf.pdf_text((tmp_path / "week.pdf").read_bytes())
-    wrong = subprocess.run(
-        [sys.executable, "-m", "api.cli", "report", "--period", "2026-W99"],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
+    wrong = liandong_report("--period", "2026-W99")
     assert wrong.returncode != 0
     assert "neither a week" in wrong.stderr
