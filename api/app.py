@@ -31,7 +31,7 @@ from api.routers import (
     supervision,
     utilities,
 )
-from api.web import acting, dossier, overview, pages
+from api.web import acting, dossier, files, overview, pages
 from api.web import audit as web_audit
 from api.web import ledger as web_ledger
 from api.web import orders as web_orders
@@ -72,7 +72,10 @@ def create_app(services: Services | None = None) -> FastAPI:
         read_timeout=settings.request_read_timeout_seconds if settings else 10.0,
         # Evidence files stream past the JSON bodies' limit, up to their own (plus the
         # multipart envelope's few headers).
-        streamed={"/evidence": (settings.evidence_max_bytes if settings else 25 << 20) + 65_536},
+        streamed=dict.fromkeys(
+            ("/evidence", "/app/evidence"),
+            (settings.evidence_max_bytes if settings else 25 << 20) + 65_536,
+        ),
     )
     if settings and settings.cors_origins:
         app.add_middleware(
@@ -100,7 +103,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
-    for page in (pages, overview, web_ledger, dossier, web_orders, web_audit, acting):
+    for page in (pages, overview, web_ledger, dossier, web_orders, web_audit, acting, files):
         app.include_router(page.router)
     # The workbench's scripts and styles, from the package itself (the intranet has no CDN).
     app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")

@@ -85,7 +85,12 @@ class ReadScope:
 
 
 def read_scope(actor: ActorDep, services: ServicesDep) -> ReadScope:
-    unit = services.app.units.get(actor.unit)
+    return scope_of(services, actor.unit)
+
+
+def scope_of(services: Any, unit_id: str) -> ReadScope:
+    """What a unit may read (the workbench's pages ask for their signed-in unit)."""
+    unit = services.app.units.get(unit_id)
     if unit.is_territorial:
         return ReadScope(unit.id, "territory")
     if unit.kind == "utility":

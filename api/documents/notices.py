@@ -64,7 +64,7 @@ def notice_pdf(
 ) -> bytes:
     _, title = PRINTABLE[type(event)]
     number = document_number(event, entry)
-    pdf = ChinesePdf(f"{title} {number} · 联动系统据审计链生成", font)
+    pdf = ChinesePdf(f"{title} {number} · 联动系统据审计链生成", font, event.timestamp)
     pdf.add_page()
     if isinstance(event, SuspensionOrdered):
         _suspension(pdf, event, case, number, names)

@@ -8,6 +8,7 @@ one, making a PDF fails with a message saying what to install, never with empty 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -44,8 +45,17 @@ def chinese_font(configured: Path | None = None) -> tuple[Path, int]:
 class ChinesePdf(FPDF):
     """An A4 page with the CJK font set, and a footer that says what made it."""
 
-    def __init__(self, footer: str, font: tuple[Path, int], orientation: str = "portrait") -> None:
+    def __init__(
+        self,
+        footer: str,
+        font: tuple[Path, int],
+        made_at: datetime,
+        orientation: str = "portrait",
+    ) -> None:
         super().__init__(orientation=orientation, unit="mm", format="A4")
+        # Dated by what it shows (the event, the report's moment), not by when it was
+        # rendered: the same notice prints to the same bytes every time.
+        self.set_creation_date(made_at)
         self.footer_text = footer
         path, face = font
         bold = path.with_name(path.name.replace("Regular", "Bold"))

@@ -133,7 +133,7 @@ DEFINITIONS = (
 
 
 def report_pdf(report: Report, names: Namer, font: tuple[Path, int]) -> bytes:
-    pdf = ChinesePdf(f"{title(report)} · {report.period.name} · 联动系统生成", font)
+    pdf = ChinesePdf(f"{title(report)} · {report.period.name} · 联动系统生成", font, report.as_of)
     pdf.add_page()
     pdf.set_font(FACE, "B", 17)
     pdf.cell(0, 10, title(report), align="C", new_x="LMARGIN", new_y="NEXT")

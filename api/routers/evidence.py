@@ -136,12 +136,12 @@ async def upload(request: Request, actor: ActorDep, services: ServicesDep) -> Ev
             "POST /evidence takes multipart/form-data with one field `file`",
         )
     try:
-        return await run_in_threadpool(_keep, file, actor, services)
+        return await run_in_threadpool(keep, file, actor, services)
     finally:
         await form.close()
 
 
-def _keep(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceipt:
+def keep(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceipt:
     try:
         return _store(file, actor, services)
     except OSError as failed:

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from api.bootstrap import Services
 from api.deps import ServicesDep
+from api.documents.notices import PRINTABLE
 from api.web.acting import visible_case
 from api.web.forms import DISTRICT_TIME
 from api.web.i18n import Lang, command_title
@@ -65,6 +66,18 @@ def acceptance_rounds(events: list[CaseEvent]) -> list[dict[str, Any]]:
         elif isinstance(e, AcceptancePassed) and e.round in rounds:
             rounds[e.round]["outcome"] = "passed"
     return list(rounds.values())
+
+
+def held_files(services: Services, events: list[CaseEvent]) -> dict[str, bool]:
+    """Of the evidence cited, the files held here: hash to whether it has a thumbnail."""
+    held: dict[str, bool] = {}
+    for x in {x.sha256: x for e in events for x in e.evidence}.values():
+        about = services.evidence.about(x.sha256)
+        if about is not None:
+            held[x.sha256] = about.media_type.startswith("image/") and about.media_type != (
+                "image/heic"
+            )
+    return held
 
 
 def parse_local(text: str) -> datetime | None:
@@ -123,6 +136,12 @@ def record_page(
         upto=upto,
         rounds=acceptance_rounds(upto),
         evidence=[(e, x) for e in upto for x in e.evidence],
+        held=held_files(services, upto),
+        documents=[
+            (e.originator_version, PRINTABLE[type(e)][1], e.document_number, e.timestamp)
+            for e in upto
+            if type(e) in PRINTABLE
+        ],
         now=now,
         colour=lambda task: task.clock.escalation(now).value,
         may_do=may_do(services, unit.id, lang) if shown.version == current.version else [],

@@ -144,10 +144,44 @@ WORDS: dict[str, tuple[str, str]] = {
     "outcome": ("结果", "Outcome"),
     "evidence": ("证据", "Evidence"),
     "evidence_help": (
-        "证据以 SHA-256 内容哈希和存放位置登记；文件本身尚未保存在本系统中。",
-        "Evidence is recorded by its SHA-256 content hash and where it is kept; the files "
-        "themselves are not yet held here.",
+        "证据以 SHA-256 内容哈希登记。上传到本系统的文件可直接打开，文件内容与哈希一致；"
+        "存于他处的只登记哈希和存放位置。",
+        "Evidence is recorded by its SHA-256 content hash. Files uploaded here open from "
+        "this page, their bytes matching the hash; evidence kept elsewhere is recorded by "
+        "its hash and where it is kept.",
     ),
+    "held_here": ("本系统保存", "Held here"),
+    "not_held_here": ("存于他处（本系统未保存）", "Kept elsewhere (not held here)"),
+    "upload_evidence": ("上传证据", "Upload evidence"),
+    "upload_help": (
+        "照片、扫描件（PDF）或办公文档，单个不超过 {mib} MB。文件类型按内容识别。",
+        "Photos, scans (PDF) or office documents, up to {mib} MB each. The kind of file is "
+        "read from its content.",
+    ),
+    "evidence_file": ("证据文件", "Evidence file"),
+    "upload": ("上传", "Upload"),
+    "uploaded": ("已上传", "Uploaded"),
+    "media_type": ("文件类型", "Kind of file"),
+    "size": ("大小（字节）", "Size (bytes)"),
+    "thumbnail": ("缩略图", "Thumbnail"),
+    "open_file": ("打开文件", "Open the file"),
+    "cite_help": (
+        "办理事项时，在表单“证据”一栏填入上面的哈希即可引用此文件（存放位置可不填）。",
+        "To cite this file in an action, enter the hash above in the form's evidence row "
+        "(leave where it is kept empty).",
+    ),
+    "reports": ("督办报表", "Reports"),
+    "reports_help": (
+        "各镇街、各单位的周报和月报（PDF 附图表，Excel 可再加工）。镇街只含本辖区。",
+        "Weekly and monthly reports per town and per unit (PDF with charts; Excel to work "
+        "on). A town's report holds its own territory only.",
+    ),
+    "period": ("报告期", "Period"),
+    "download": ("下载", "Download"),
+    "other_period": ("其他报告期（周或月）", "Another period (week or month)"),
+    "format": ("格式", "Format"),
+    "documents": ("可打印文书", "Printable notices"),
+    "print": ("打印（PDF）", "Print (PDF)"),
     "timeline": ("时间线", "Timeline"),
     "time": ("时间", "Time"),
     "event": ("事件", "Event"),

@@ -78,6 +78,9 @@ def nav_for(services: Services, unit: Unit) -> list[tuple[str, str]]:
         pages.append(("/app/new/list-enterprise", "new_listing"))
     if units.permits(unit.id, Action.RECORD_PATROL):
         pages.append(("/app/new/record-patrol", "new_patrol"))
+    if unit.kind != "utility":
+        pages.append(("/app/reports", "reports"))
+    pages.append(("/app/evidence", "upload_evidence"))
     if unit.id == "district-office":
         pages.append(("/app/audit", "audit"))
     return pages

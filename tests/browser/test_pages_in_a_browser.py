@@ -86,10 +86,12 @@ def test_every_page_passes_axe_in_chinese_and_in_english(
     ids = campaign(served)
     pages = {
         "district-office": ["/app/overview", "/app/tasks?colour=red", "/app/ledger",
-                            f"/app/enterprises/{ids['close']}", "/app/audit", "/app/"],
+                            f"/app/enterprises/{ids['close']}", "/app/audit", "/app/",
+                            "/app/reports", "/app/evidence"],
         TOWN: ["/app/", "/app/ledger", f"/app/enterprises/{ids['close']}",
                "/app/new/list-enterprise", "/app/new/record-patrol", "/app/ledger/import",
-               f"/app/cases/{ids['close']}/verify-closure", "/app/overview"],
+               f"/app/cases/{ids['close']}/verify-closure", "/app/overview",
+               "/app/evidence", "/app/reports"],
         "power": ["/app/orders", f"/app/enterprises/{ids['close']}",
                   f"/app/orders/{ids['close']}/O5/execute"],
     }  # fmt: skip
