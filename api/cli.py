@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from api.cli_documents import add_commands as add_document_commands
 from api.cli_ledger import add_commands as add_ledger_commands
@@ -32,7 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     services = bootstrap(settings)
     if args.demo:
-        loaded = load_demo(services.app)
+        loaded = load_demo(services.app, demo_keeper(services))
         print(
             f"demo ledger: {loaded} events recorded"
             if loaded
@@ -91,12 +91,24 @@ def demo_keys(services: Services) -> None:
     )
 
 
+def demo_keeper(services: Services) -> Callable[[str, str, bytes], Any]:
+    """How the demo uploads its photos: as a unit would, through the evidence store."""
+    import io
+
+    from api.routers.evidence import keep_stream
+
+    def keep(unit: str, name: str, content: bytes) -> Any:
+        return keep_stream(io.BytesIO(content), name, Actor(unit=unit), services).evidence
+
+    return keep
+
+
 def _demo(_: argparse.Namespace) -> int:
     from api.bootstrap import bootstrap
     from api.demo import load_demo
 
     services = bootstrap()
-    print(f"{load_demo(services.app)} events recorded")
+    print(f"{load_demo(services.app, demo_keeper(services))} events recorded")
     return 0
 
 

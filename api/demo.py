@@ -4,20 +4,39 @@ recorded through the same command API the units use."""
 from __future__ import annotations
 
 import hashlib
+import io
+from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
+
+from PIL import Image, ImageDraw
 
 from domain import commands as c
 from domain.application import Liandong
 from domain.uscc import with_check_character
 from domain.values import Actor, Evidence, LegalBasis, OrderKind, ProblemKind, Utility
 
+# Keeps a file in the evidence store for a unit; returns how commands cite it.
+Keeper = Callable[[str, str, bytes], Evidence]
 
-def _evidence(label: str) -> tuple[Evidence, ...]:
+
+def site_photo(seed: int) -> bytes:
+    """A made-up site photo (a workshop's outline on a yard): the demo's evidence."""
+    image = Image.new("RGB", (960, 720), (180 + seed * 20, 176, 160))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((180, 260, 780, 620), fill=(120, 110, 100), outline=(40, 40, 40), width=6)
+    draw.polygon(((160, 270), (480, 120), (800, 270)), fill=(90, 60, 50))
+    draw.rectangle((420, 450, 540, 620), fill=(60, 50, 40))
+    draw.line((620, 120, 620, 40), fill=(80, 80, 80), width=18)  # the chimney
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _elsewhere(label: str) -> Evidence:
+    """Evidence a unit keeps in its own archive: cited by hash and where it is kept."""
     digest = hashlib.sha256(label.encode()).hexdigest()
-    return (
-        Evidence(sha256=digest, locator=f"demo://evidence/{label}.jpg", media_type="image/jpeg"),
-    )
+    return Evidence(sha256=digest, locator=f"nas://demo/{label}.jpg", media_type="image/jpeg")
 
 
 def _list(
@@ -46,8 +65,9 @@ def _list(
     return UUID(result.created["case_id"])
 
 
-def load_demo(app: Liandong) -> int:
-    """Loads the demo ledger into a store with no cases; returns the events recorded."""
+def load_demo(app: Liandong, keep: Keeper | None = None) -> int:
+    """Loads the demo ledger into a store with no cases; returns the events recorded.
+    With `keep`, its photos are uploaded to the evidence store and cited by hash."""
     if app.has_cases():
         return 0
     before = app.event_count()
@@ -86,7 +106,26 @@ def load_demo(app: Liandong) -> int:
     )
     app.handle(Actor(unit=town), c.ConcurClassification(case_id=rectify, agree=True))
     app.handle(
-        Actor(unit=town), c.OrderSuspension(case_id=rectify, document_number="德感〔2021〕3号")
+        Actor(unit=town),
+        c.OrderSuspension(
+            case_id=rectify,
+            document_number="德感〔2021〕3号",
+            legal_basis="《中华人民共和国大气污染防治法》第九十九条",
+        ),
+    )
+    photos = (
+        (keep(town, "喷漆工位.jpg", site_photo(0)), keep(town, "厂房全景.jpg", site_photo(1)))
+        if keep is not None
+        else ()
+    )
+    app.handle(
+        Actor(unit=town, person="巡查员"),
+        c.RecordProblem(
+            case_id=rectify,
+            kind=ProblemKind.POLLUTION_CONTROL,
+            description="喷漆工位无废气收集设施",
+            evidence=(*photos, _elsewhere("巡查记录表")),
+        ),
     )
 
     # 3. Close: licence revoked, power cut ordered (pending at the power company).

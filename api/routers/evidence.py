@@ -15,7 +15,7 @@ import errno
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Request
@@ -142,8 +142,13 @@ async def upload(request: Request, actor: ActorDep, services: ServicesDep) -> Ev
 
 
 def keep(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceipt:
+    return keep_stream(file.file, file.filename or "", actor, services)
+
+
+def keep_stream(source: IO[bytes], filename: str, actor: Actor, services: Any) -> EvidenceReceipt:
+    """Keeps a file read from `source` (an upload, or the demo's pictures)."""
     try:
-        return _store(file, actor, services)
+        return _store(source, filename, actor, services)
     except OSError as failed:
         if failed.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             raise
@@ -159,9 +164,9 @@ def keep(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceipt:
         ) from failed
 
 
-def _store(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceipt:
+def _store(source: IO[bytes], filename: str, actor: Actor, services: Any) -> EvidenceReceipt:
     store, limit = services.evidence, services.settings.evidence_max_bytes
-    staged = write_stream(file.file, store.staging(), limit)
+    staged = write_stream(source, store.staging(), limit)
     if staged is None:
         raise _refuse_upload(
             413,
@@ -173,7 +178,7 @@ def _store(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceip
     path, sha256, size = staged
     try:
         try:
-            media_type = sniff(path, file.filename or "")
+            media_type = sniff(path, filename)
         except NotEvidence as refused:
             raise _refuse_upload(
                 415,
@@ -195,7 +200,7 @@ def _store(file: StarletteUpload, actor: Actor, services: Any) -> EvidenceReceip
         Upload(
             unit=actor.unit,
             person=actor.person,
-            filename=(FilePath(file.filename or "").name)[:200],
+            filename=(FilePath(filename).name)[:200],
             at=datetime.now(UTC).isoformat(),
         ),
     )

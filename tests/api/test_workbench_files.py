@@ -5,15 +5,20 @@ and downloads the week's report; each answer is the REST route's for the same un
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from api.bootstrap import bootstrap
+from api.settings import Settings
 from api.web.files import report_periods
 from domain import commands as c
-from domain.values import Actor
+from domain.values import HELD_HERE, Actor
 from tests.api import evidence_files as files
 from tests.api import pdf_reading as pdf
 from tests.api.conftest import Api, make_api, memory_settings
@@ -21,6 +26,7 @@ from tests.api.test_notices import suspended_case
 from tests.api.test_workbench import browser, csrf_of
 from tests.api.test_workbench_pages import signed_in
 from tests.api.views import chain_audit
+from tests.domain import parity
 
 TOWN, OTHER_TOWN = "town:degan", "town:jijiang"
 
@@ -141,3 +147,30 @@ def test_the_reports_page_offers_this_week_and_month_and_serves_the_same_files(
     assert chosen.headers["location"] == "/app/reports/2026-11.pdf"
     assert page.get("/app/reports/go", params={"period": "nonsense"}).status_code == 422
     assert signed_in(api, "power").get("/app/reports").status_code == 403
+
+
+def test_the_demo_uploads_its_photos_and_cites_them_beside_evidence_kept_elsewhere(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "LIANDONG_DATA_DIR": str(tmp_path),
+        "LIANDONG_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+    }
+    ran = subprocess.run(
+        [sys.executable, "-m", "api.cli", "demo"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    settings = Settings(data_dir=tmp_path, kafka_bootstrap="127.0.0.1:1")
+    services = bootstrap(settings)
+    try:
+        kept = set(services.evidence.hashes())
+        assert len(kept) == 2
+        cited = [x for e in parity.records(services.app) for x in e.data.get("evidence", ())]
+        assert {x["sha256"] for x in cited if x["locator"] == HELD_HERE} == kept
+        elsewhere = [x["locator"] for x in cited if x["locator"] != HELD_HERE]
+        assert elsewhere == ["nas://demo/巡查记录表.jpg"]
+        assert all(services.evidence.thumbnail(h) for h in kept)
+    finally:
+        services.close()

@@ -14,7 +14,7 @@ import pytest
 
 from domain.values import Actor, ProblemKind, Utility
 from gateways.ledger_import import import_ledger, listing_of, report_lines
-from gateways.ledger_sheet import read_sheet
+from gateways.ledger_sheet import read_path, read_sheet
 from tests.api.conftest import Api, make_api, memory_settings
 from tests.api.test_inbox import project
 from tests.api.test_ledger_export import liandong
@@ -173,3 +173,11 @@ def test_the_cli_dry_run_prints_the_report_and_fails_on_bad_rows(
     unknown = liandong(api, "ledger", "import", str(path), "--town", "town:nowhere")
     assert unknown.returncode != 0
     assert "town:nowhere" in unknown.stderr
+
+
+def test_the_demo_workbook_in_docs_is_the_office_workbook(request: pytest.FixtureRequest) -> None:
+    """The README imports docs/demo/ledger-degan.xlsx: it is this test's office workbook,
+    so the README's report is the one these tests expect (195 listed, 5 bad rows)."""
+    shipped = read_path(request.config.rootpath / "docs" / "demo" / "ledger-degan.xlsx")
+    made = read_sheet(office_workbook(), "ledger-degan.xlsx")
+    assert shipped == made
