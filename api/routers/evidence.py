@@ -200,7 +200,7 @@ def _store(source: IO[bytes], filename: str, actor: Actor, services: Any) -> Evi
         Upload(
             unit=actor.unit,
             person=actor.person,
-            filename=(FilePath(filename).name)[:200],
+            filename=label_of(filename),
             at=datetime.now(UTC).isoformat(),
         ),
     )
@@ -212,6 +212,13 @@ def _store(source: IO[bytes], filename: str, actor: Actor, services: Any) -> Evi
         thumbnail=f"/evidence/{sha256}/thumbnail" if small is not None else None,
         already_held=already,
     )
+
+
+def label_of(filename: str) -> str:
+    """The name a file had on the uploader's machine, kept as a label only: its last path
+    part (either slash), printable characters, at most 200."""
+    last = FilePath(filename.replace("\\", "/")).name
+    return "".join(ch for ch in last if ch.isprintable())[:200]
 
 
 def visible_cases(services: Any, scope: ReadScope, sha256: str) -> list[UUID]:

@@ -377,3 +377,75 @@ def test_audit_verify_finds_a_swapped_file_and_a_missing_one(api: Api, tmp_path:
     assert f"file {first} does not hash to its name" in broken.stdout
     assert f"cites file {second}, which the store does not hold" in broken.stdout
     assert f"{export}: intact" in broken.stdout  # the trail itself is whole
+
+
+def test_a_chunked_upload_that_grows_past_the_limit_is_cut_off_and_keeps_nothing(
+    api: Api,
+) -> None:
+    """No Content-Length to refuse it by: the stream is counted and cut at the limit."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from tests.api.conftest import served_over_http
+
+    boundary = "liandongboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    with served_over_http(api.services) as url:
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        connection.putrequest("POST", "/evidence")
+        connection.putheader("Authorization", f"Bearer {api.key(TOWN)}")
+        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.endheaders()
+        sent = 0
+        try:
+            for chunk in [head, *[b"\xff" * 65_536] * 12]:  # 768 KiB, past the 300 KB limit
+                connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            connection.send(f"\r\n--{boundary}--\r\n".encode() + b"0\r\n\r\n")
+            status = connection.getresponse().status
+        except (ConnectionError, http.client.HTTPException):
+            status = None  # cut off mid-stream, as the guard does
+        finally:
+            connection.close()
+    assert status in (None, 400, 413)
+    assert kept(api.services) == []
+    assert leftovers(api.services) == []
+
+
+def test_two_units_uploading_the_same_file_at_once_both_succeed_and_it_is_kept_once(
+    api: Api,
+) -> None:
+    import concurrent.futures
+
+    photo = files.photo(seed=40)
+    units = [TOWN, "ecology", "market", "housing"]
+    with concurrent.futures.ThreadPoolExecutor(len(units)) as pool:
+        answers = list(pool.map(lambda u: upload(api, u, photo), units))
+    assert [a.status_code for a in answers] == [201] * len(units)
+    assert kept(api.services) == [hashlib.sha256(photo).hexdigest()]
+    digest = answers[0].json()["sha256"]
+    uploaded = api.get("district-office", f"/evidence/{digest}/about").json()["uploaded_by"]
+    assert sorted(u["unit"] for u in uploaded) == sorted(units)
+    assert api.get(TOWN, f"/evidence/{digest}").content == photo
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "C:\\\\Windows\\\\evil.jpg", "a\x00b.jpg", "照片" * 300]
+)
+def test_a_hostile_file_name_is_only_ever_a_label(api: Api, name: str) -> None:
+    answer = upload(api, TOWN, files.photo(seed=41), name=name)
+    assert answer.status_code in (201, 400, 422), answer.text
+    store = Path(api.services.settings.evidence_store)
+    assert all(store in p.resolve().parents for p in store.rglob("*"))
+    if answer.status_code == 201:
+        about = api.get(TOWN, f"/evidence/{answer.json()['sha256']}/about").json()
+        label = about["uploaded_by"][0]["filename"]
+        assert "/" not in label
+        assert "\\" not in label
+        assert "\x00" not in label
+        assert len(label) <= 200

@@ -4,9 +4,12 @@ in Chinese, and carry the audit entry that anyone can check the paper against.""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+import pytest
 
 from api.documents.notices import SUSPENSION_BASIS
 from domain import commands as c
@@ -224,3 +227,22 @@ def test_the_hash_on_the_paper_is_the_chain_link_of_that_event(api: Api) -> None
     assert len(matching) == 1
     assert matching[0]["event_type"] == "SuspensionOrdered"
     assert matching[0]["document_number"] == document["document_number"]
+
+
+@pytest.mark.kafka
+def test_over_the_real_broker_a_notice_prints_once_the_trail_has_it(system: Api) -> None:
+    """The audit entry on the paper comes from the audit view fed over Kafka (SQLite and
+    PostgreSQL): the request waits for it, briefly, rather than print without a hash."""
+    case_id = suspended_case(system, 9)
+    deadline = time.monotonic() + 60
+    while True:
+        listed = system.get(TOWN, f"/enterprises/{case_id}/documents").json()
+        if listed and listed[0]["on_the_trail"]:
+            break
+        assert time.monotonic() < deadline, "the audit view never chained the order"
+        time.sleep(0.05)
+    answer = system.get(TOWN, listed[0]["url"])
+    assert answer.status_code == 200
+    text = pdf.pdf_flat_text(answer.content)
+    assert entry_of(system, case_id, listed[0]["version"])["entry_hash"] in text
+    assert "德感〔2026〕停字9号" in text
