@@ -395,7 +395,9 @@ def test_a_chunked_upload_that_grows_past_the_limit_is_cut_off_and_keeps_nothing
     ).encode()
     with served_over_http(api.services) as url:
         parts = urlsplit(url)
-        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        connection = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=30
+        )
         connection.putrequest("POST", "/evidence")
         connection.putheader("Authorization", f"Bearer {api.key(TOWN)}")
         connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
