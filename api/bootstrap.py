@@ -87,6 +87,7 @@ class Services:
             transactional_id=self.settings.relay_transactional_id,
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
+            idle_seconds=self.settings.relay_idle_seconds,
             beacon=self.beacon("relay"),
         )
 
@@ -143,10 +144,9 @@ class Services:
 
     def notify(self) -> list[tuple[str, Callable[[threading.Event], None]]]:
         """`liandong notify`: the outbox projection and the webhooks that post it."""
-        return [
-            ("projection:notify", self.projection_runner("notify").run),
-            ("webhooks", self.webhooks().run),
-        ]
+        webhooks, outbox = self.webhooks(), self.projection_runner("notify")
+        outbox.on_applied = webhooks.doorbell.ring  # a new delivery is posted at once
+        return [("projection:notify", outbox.run), ("webhooks", webhooks.run)]
 
     def projection_runner(self, name: str) -> ProjectionRunner:
         return ProjectionRunner(

@@ -80,7 +80,16 @@ class Settings(BaseSettings):
         default="liandong-relay", description="one per relay; a restarted relay fences the old one"
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
-    relay_poll_seconds: float = Field(default=0.02, gt=0, le=5)
+    relay_poll_seconds: float = Field(
+        default=0.02, gt=0, le=5, description="how soon the relay looks again while busy"
+    )
+    relay_idle_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="the longest the relay waits between looks at an idle store (commits in "
+        "its own process and, on PostgreSQL, in any process wake it at once)",
+    )
     projection_feed_backlog: int = Field(
         default=DEFAULT_BACKLOG,
         ge=0,

@@ -134,6 +134,9 @@ class Liandong(Application[UUID]):
         # The evidence store's answer to "is this file kept here?" (a port: the domain
         # does not know where files live). None: nothing is checked (unit tests).
         self.evidence_held = evidence_held
+        # Called after every save (the relay in this process wakes at once instead of
+        # polling an idle store).
+        self.on_recorded: list[Callable[[], None]] = []
         self.clock = clock
         self.follow_up_check = follow_up_check
         self.remind_before = remind_before
@@ -149,6 +152,10 @@ class Liandong(Application[UUID]):
         return cast(PydanticMapper, self.mapper).decode_state(stored)
 
     # ------------------------------------------------------------ commands
+
+    def _notify(self, recordings: list[Any]) -> None:
+        for listener in self.on_recorded:
+            listener()
 
     def handle(
         self, actor: Actor, command: Command, request: RequestKey | None = None

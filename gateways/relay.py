@@ -26,6 +26,7 @@ from prometheus_client import Counter, Gauge
 
 from domain.application import Liandong
 from domain.values import Utility
+from gateways.doorbell import Doorbell
 from gateways.envelope import wrap_state
 from gateways.kafka_access import Kafka, access
 from gateways.orders import OrderMessage, order_envelope
@@ -91,6 +92,7 @@ class EventRelay:
         transactional_id: str = "liandong-relay",
         batch_size: int = 500,
         poll_seconds: float = 0.02,
+        idle_seconds: float = 1.0,
         beacon: Beacon | None = None,
     ) -> None:
         self.app = app
@@ -101,6 +103,8 @@ class EventRelay:
         self.transactional_id = transactional_id
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.doorbell = Doorbell(poll_seconds, idle_seconds)
+        app.on_recorded.append(self.doorbell.ring)
         self.position = 0
         self._producer: KafkaProducer | None = None
         self.lock = relay_lock(app.env, app.recorder)
@@ -156,6 +160,7 @@ class EventRelay:
         re-reading the committed position (the commit may have succeeded before the error).
         While another relay is active on the same event store, this one stands by."""
         backoff = 0.5
+        self.doorbell.listen_to(self.app.recorder, stop)
         while not stop.is_set():
             try:
                 if self._producer is None:
@@ -164,7 +169,9 @@ class EventRelay:
                         self.standby_beacon.report("stopped")  # it is the active one now
                     self.standing_by = False
                 if self.relay_batch() == 0:
-                    stop.wait(self.poll_seconds)
+                    self.doorbell.wait()
+                else:
+                    self.doorbell.busy()
                 backoff = 0.5
             except RelayStandby as exc:
                 if not self.standing_by:

@@ -36,17 +36,22 @@ import orjson
 from prometheus_client import Counter, Histogram
 
 from domain.subscriptions import address_problem
+from gateways.doorbell import Doorbell
 from gateways.signing import SigningKey
 from gateways.webhook_signing import sign_headers
 from projections.db import Database, parse_utc, utc_text
-from projections.notify import DELIVERIES, NotifyProjection
+from projections.notify import DELIVERIES, DELIVERY_CHANNEL, NotifyProjection
 from projections.workers import Beacon, supervise
 
 log = logging.getLogger(__name__)
 LANES = """CREATE TABLE IF NOT EXISTS notify_lanes (
     subscription_id TEXT PRIMARY KEY, owner TEXT NOT NULL, lease_until TEXT NOT NULL)"""
 _METRICS: dict[str, Any] = {}
-IDLE_POLL_SECONDS = 0.05  # how soon an idle process sees a new delivery in the outbox
+IDLE_POLL_SECONDS = 0.05  # how soon an idle process looks again at first
+# The longest it waits between looks at an empty outbox: deliveries written in this
+# process, or on PostgreSQL in any, ring its doorbell at once; a retry comes due within
+# this much of its time.
+IDLE_SECONDS = 1.0
 FLUSH_EVERY = 20  # a lane records its outcomes at least every this many posts...
 FLUSH_SECONDS = 0.5  # ...or this often (a crash re-sends at most that much)
 
@@ -136,6 +141,10 @@ class Webhooks:
         self._held: dict[str, float] = {}  # lanes whose lease we hold: when to renew it
         self._rng = random.Random()
         self._subscriptions = NotifyProjection().t("subscriptions")
+        # Rung by the notify projection in this process; on PostgreSQL by any process.
+        self.doorbell = Doorbell(
+            IDLE_POLL_SECONDS, min(IDLE_SECONDS, max(self.backoff.base_seconds, IDLE_POLL_SECONDS))
+        )
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
             limits=httpx.Limits(max_connections=lanes * 2, max_keepalive_connections=lanes),
@@ -151,6 +160,9 @@ class Webhooks:
         supervise(self.beacon, self._loop, stop)
 
     def _loop(self, stop: threading.Event) -> None:
+        channel = self.db.channel(DELIVERY_CHANNEL)
+        if channel is not None:
+            self.doorbell.listen(*channel, stop)
         in_flight: dict[str, Future[int]] = {}
         report_at = 0.0
         with ThreadPoolExecutor(self._lanes, thread_name_prefix="webhook-lane") as pool:
@@ -165,7 +177,10 @@ class Webhooks:
                     if time.monotonic() >= report_at:  # the count is not free: once a second
                         self.beacon.report("running", lag=self.pending())
                         report_at = time.monotonic() + 1.0
-                    stop.wait(0.02 if started or in_flight else IDLE_POLL_SECONDS)
+                    if started or in_flight:
+                        stop.wait(0.02)
+                    else:
+                        self.doorbell.wait()
             finally:
                 for future in in_flight.values():
                     future.cancel()  # lanes already posting finish their current request

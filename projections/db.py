@@ -98,6 +98,13 @@ class Database:
         else:
             raise ValueError(f"unsupported view store {url!r}: use sqlite:/// or postgresql://")
 
+    def channel(self, name: str) -> tuple[str, str] | None:
+        """Where to LISTEN for a NOTIFY this database's writers send as
+        `pg_notify(current_schema() || '_' || name, '')`: (DSN, channel); None on SQLite."""
+        if self.dialect != "postgres":
+            return None
+        return self._dsn, f"{self._schema or 'public'}_{name}"
+
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One transaction; a failure anywhere, the COMMIT included (a full disk fails

@@ -91,6 +91,9 @@ class InboxChangeBody(BaseModel):
     item: InboxItemBody
 
 
+DELIVERY_CHANNEL = "deliveries"
+
+
 def inbox_type(change: str) -> str:
     """The CloudEvents type of an inbox change, e.g. ...inbox.opened.v1."""
     return f"{TYPE_PREFIX}inbox.{change}.v1"
@@ -199,6 +202,10 @@ class NotifyProjection(StatusProjection):
                 for s in wanting
             ],
         )
+        if tx.dialect == "postgres":
+            # Wakes webhook processes listening on this schema's channel, once the batch
+            # commits (PostgreSQL folds a transaction's identical notifications into one).
+            tx.execute(f"SELECT pg_notify(current_schema() || '_{DELIVERY_CHANNEL}', '')")
 
 
 def message(working: WorkingCase, change: ItemChange) -> tuple[dict[str, Any], bytes]:

@@ -151,6 +151,9 @@ class ProjectionRunner:
         self.group_id = group_id or f"liandong-projection-{projection.name}"
         self._expected: dict[int, int] = {}  # per partition: the offset we last stored
         self._no_feed_until = 0.0  # monotonic time before which a live runner starts none
+        # Called after a batch that applied anything commits (what follows the view in
+        # this process, the webhooks after the outbox, starts at once instead of polling).
+        self.on_applied: Callable[[], None] | None = None
         setup(db, projection)
 
     def _consumer(self, group: bool) -> KafkaConsumer:
@@ -187,6 +190,8 @@ class ProjectionRunner:
             raise self._not_applicable(fresh, failed.reason) from failed.reason
         for partition in batch:
             self._expected[partition] = reseek.get(partition, stored.get(partition, 0))
+        if fresh and self.on_applied is not None:
+            self.on_applied()
         return reseek
 
     def _apply_batch(

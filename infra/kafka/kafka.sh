@@ -8,6 +8,12 @@
 #   KAFKA_CONTROLLER_PORT KRaft controller port (default KAFKA_PORT+1)
 #   KAFKA_DATA_DIR        where logs, config and the pid live (default <repo>/.data/kafka)
 #   KAFKA_HEAP            JVM heap (default 512m)
+#   KAFKA_NODE_ID         this node's id (default 1)
+#   KAFKA_VOTERS          the controller quorum, "1@host:port,2@..." (default: this node alone)
+#   KAFKA_REPLICATION     replication factor of every topic (default 1)
+#   KAFKA_MIN_ISR         replicas a write needs before it is acknowledged (default 1)
+#   KAFKA_CLUSTER_ID      the cluster id every node of a cluster formats with (default: one
+#                         made once and kept in the data directory)
 #   KAFKA_SASL_PORT       also listen here with SASL_PLAINTEXT, mechanism PLAIN (off by default)
 #   KAFKA_SASL_USERS      its users, "name:password name:password" (default liandong:liandong)
 #   KAFKA_ACLS            1: least privilege. Every listener authenticates (clients and the
@@ -27,6 +33,10 @@ port=${KAFKA_PORT:-9092}
 controller_port=${KAFKA_CONTROLLER_PORT:-$((port + 1))}
 data=${KAFKA_DATA_DIR:-$repo/.data/kafka}
 heap=${KAFKA_HEAP:-512m}
+node_id=${KAFKA_NODE_ID:-1}
+voters=${KAFKA_VOTERS:-$node_id@127.0.0.1:$controller_port}
+replication=${KAFKA_REPLICATION:-1}
+min_isr=${KAFKA_MIN_ISR:-1}
 lib=$here/lib
 pidfile=$data/broker.pid
 config=$data/server.properties
@@ -67,7 +77,8 @@ run_java() { java -Xmx"$heap" -Xms"$heap" -XX:+UseG1GC -cp "$lib/*" "$@"; }
 write_config() {
   mkdir -p "$data/logs" "$data/server-logs"
   sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" -e "s|@DATA_DIR@|$data|g" \
-    "$here/server.properties.template" >"$config"
+    -e "s|@NODE_ID@|$node_id|g" -e "s|@VOTERS@|$voters|g" -e "s|@REPLICATION@|$replication|g" \
+    -e "s|@MIN_ISR@|$min_isr|g" "$here/server.properties.template" >"$config"
   if [ -n "${KAFKA_SASL_PORT:-}" ]; then add_sasl_listener; fi
   if [ "${KAFKA_ACLS:-}" = 1 ]; then secure_with_acls; fi
 }
@@ -121,7 +132,9 @@ PROPERTIES
 
 format_once() {
   # The cluster id must stay the same between format and every start.
-  if [ ! -f "$data/cluster.id" ]; then
+  if [ -n "${KAFKA_CLUSTER_ID:-}" ]; then
+    echo "$KAFKA_CLUSTER_ID" >"$data/cluster.id"
+  elif [ ! -f "$data/cluster.id" ]; then
     run_java kafka.tools.StorageTool random-uuid >"$data/cluster.id"
   fi
   local extra=()
@@ -200,10 +213,18 @@ status() {
   fi
 }
 
+kill_now() {
+  # SIGKILL, as a power cut would: no flush, no controlled shutdown.
+  if pid_alive; then kill -9 "$(cat "$pidfile")"; fi
+  rm -f "$pidfile"
+  log "killed"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  kill) kill_now ;;
   status) status ;;
   restart) stop; start ;;
-  *) echo "usage: $0 start|stop|status|restart" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|status|restart" >&2; exit 2 ;;
 esac
