@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -48,7 +49,9 @@ def demo_key(data: Path, unit: str) -> str:
     raise RuntimeError(f"no demo key for {unit}")
 
 
-def order_latency(base: str, key: str, bootstrap: str, prefix: str, rounds: int) -> list[float]:
+def order_latency(
+    base: str, keys: dict[str, str], bootstrap: str, prefix: str, rounds: int
+) -> list[float]:
     """From the POST of a utility order to its arrival on the power topic, after idling."""
     consumer = KafkaConsumer(
         Topics(prefix=prefix).orders(Utility.POWER).name,
@@ -58,26 +61,34 @@ def order_latency(base: str, key: str, bootstrap: str, prefix: str, rounds: int)
         isolation_level="read_committed",
     )
     consumer.poll(timeout_ms=3000)  # joins the group and takes its partitions
-    headers = {"Authorization": f"Bearer {key}"}
+    town, economy = (
+        {"Authorization": f"Bearer {keys[unit]}"} for unit in ("town:degan", "economy")
+    )
+    deadline = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     latencies = []
-    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=30) as client:
         for n in range(rounds):
             listed = client.post(
-                "/cases",
+                "/cases", headers=town,
                 json={
                     "name": f"空闲测试企业{n}", "address": "德感街道", "town": "town:degan",
                     "connections": [{"utility": "power", "account": f"P-idle-{n}"}],
                 },
             ).json()  # fmt: skip
-            case_id = listed["created"]["case_id"]
+            case = f"/cases/{listed['created']['case_id']}"
+            for path, headers, body in (
+                ("/classify", economy, {"disposition": "close", "reason": "bench",
+                                        "deadline": deadline, "document_number": f"B{n}"}),
+                ("/concur-classification", town, {"agree": True}),
+            ):  # fmt: skip
+                client.post(case + path, headers=headers, json=body).raise_for_status()
             time.sleep(3)  # the system idles again before the timed request
             started = time.perf_counter()
             answer = client.post(
-                f"/cases/{case_id}/request-utility-order",
+                f"{case}/request-utility-order", headers=economy,
                 json={
-                    "utility": "power", "kind": "cut", "grounds": "unauthorized_resumption",
-                    "document_number": f"德感〔2026〕停电{n}号",
-                    "deadline": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+                    "utility": "power", "kind": "cut", "grounds": "close_classification",
+                    "document_number": f"江津经信〔2026〕停电{n}号", "deadline": deadline,
                 },
             )  # fmt: skip
             if answer.status_code >= 300:
@@ -104,12 +115,12 @@ def main() -> None:
             "LIANDONG_RELAY_TRANSACTIONAL_ID": f"relay-{prefix}",
         }
         system = start(
-            ["python", "-m", "api.cli", "serve", "--demo", "--workers", "--port", "18095"],
+            [sys.executable, "-m", "api.cli", "serve", "--demo", "--workers", "--port", "18095"],
             env,
             18095,
         )
         bare = start(
-            ["python", "-m", "uvicorn", "bench.bare_app:app", "--port", "18096",
+            [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", "18096",
              "--log-level", "warning"],
             {},
             18096,
@@ -123,10 +134,10 @@ def main() -> None:
             time.sleep(5)  # the demo's events relayed and projected: now nothing happens
             system_share = idle_share(system.pid, args.seconds)
             bare_share = idle_share(bare.pid, args.seconds)
+            keys = {u: demo_key(data, u) for u in ("town:degan", "economy")}
             latencies = order_latency(
-                "http://127.0.0.1:18095", demo_key(data, "town:degan"), bootstrap, prefix,
-                args.rounds,
-            )  # fmt: skip
+                "http://127.0.0.1:18095", keys, bootstrap, prefix, args.rounds
+            )
         finally:
             for process in (system, bare):
                 process.terminate()

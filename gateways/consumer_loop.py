@@ -56,9 +56,12 @@ def classify(exc: BaseException) -> Poison | None:
 class ConsumerLoop:
     consumer: KafkaConsumer
     handle: Callable[[ConsumerRecord], None]
-    dead_letters: KafkaProducer | None = None
+    # Makes the dead-letter producer when the first poison message comes: an idle
+    # producer's network thread costs CPU all day for what is rare.
+    dead_letters: Callable[[], KafkaProducer] | None = None
     dead_letter_topic: str | None = None
     retry_seconds: float = 1.0
+    _producer: KafkaProducer | None = None
 
     def run(self, stop: threading.Event, on_poll: Callable[[], None] | None = None) -> None:
         """Consumes until `stop`. The consumer is closed however the loop ends: one left
@@ -66,7 +69,7 @@ class ConsumerLoop:
         and the group's next rebalance waits for that member until it times out."""
         try:
             while not stop.is_set():
-                polled = self.consumer.poll(timeout_ms=300)
+                polled = self.consumer.poll(timeout_ms=1000)
                 if on_poll is not None:
                     on_poll()
                 for records in polled.values():
@@ -75,6 +78,8 @@ class ConsumerLoop:
                             break  # retry from this record on the next poll
         finally:
             self.consumer.close()
+            if self._producer is not None:
+                self._producer.close(timeout=5)
 
     def _process(self, record: ConsumerRecord, stop: threading.Event) -> bool:
         partition = TopicPartition(record.topic, record.partition)
@@ -104,7 +109,9 @@ class ConsumerLoop:
             ("dlq-field", poison.field.encode()),
             ("dlq-reason", poison.message.encode()),
         ]
+        if self._producer is None:
+            self._producer = self.dead_letters()
         # Wait for the broker's acknowledgement: the offset is committed only after.
-        self.dead_letters.send(
+        self._producer.send(
             self.dead_letter_topic, key=record.key, value=record.value, headers=headers
         ).get(timeout=30)

@@ -103,20 +103,18 @@ class ReceiptGateway:
             enable_auto_commit=False,
             isolation_level="read_committed",
             auto_offset_reset="earliest",
+            # A receipt answers a waiting fetch at once; idle, it asks every five seconds.
+            fetch_max_wait_ms=5000,
             client_id=self.group_id,
         )
-        try:
-            producer = KafkaProducer(
+
+        def dead_letters() -> KafkaProducer:
+            return KafkaProducer(
                 **access(self.bootstrap).options(),
                 acks="all",
                 client_id=f"{self.group_id}-dead-letters",
             )
-        except BaseException:
-            consumer.close()  # see ConsumerLoop.run: an open consumer stalls the group
-            raise
-        try:
-            self.beacon.report("running")
-            loop = ConsumerLoop(consumer, self.handle, producer, self.topics.dead_letters.name)
-            loop.run(stop, on_poll=lambda: self.beacon.report("running"))
-        finally:
-            producer.close(timeout=5)
+
+        self.beacon.report("running")
+        loop = ConsumerLoop(consumer, self.handle, dead_letters, self.topics.dead_letters.name)
+        loop.run(stop, on_poll=lambda: self.beacon.report("running"))

@@ -33,6 +33,10 @@ from projections.workers import Beacon, describe, is_transient, supervise
 log = logging.getLogger(__name__)
 
 FEED_RETRY_SECONDS = 60
+# Following live, a fetch waits this long on the broker for a record (which answers it at
+# once); the loop itself looks up every second (a stop is seen within one).
+LIVE_FETCH_WAIT_MS = 5000
+LIVE_POLL_MS = 1000
 TRACKING = """CREATE TABLE IF NOT EXISTS projection_offsets (
     projection TEXT NOT NULL, topic TEXT NOT NULL, partition_no INTEGER NOT NULL,
     next_offset BIGINT NOT NULL, PRIMARY KEY (projection, topic, partition_no))"""
@@ -164,7 +168,10 @@ class ProjectionRunner:
             isolation_level="read_committed",
             auto_offset_reset="earliest",
             max_poll_records=1000,
-            fetch_max_wait_ms=100,
+            # Following live, a fetch waits on the broker until a record arrives (which
+            # answers it at once) or five seconds pass: an idle follower costs little. A
+            # catch-up wants to know soon that it has reached the end.
+            fetch_max_wait_ms=LIVE_FETCH_WAIT_MS if group else 100,
             client_id=f"projection-{self.projection.name}",
         )
 
@@ -289,7 +296,7 @@ class ProjectionRunner:
             consumer.assign(partitions)
             self._seek_to_stored(consumer, partitions)
             while not stop.is_set():
-                applied = self._step(consumer)
+                applied = self._step(consumer, timeout_ms=LIVE_POLL_MS)
                 self.beacon.report("running", lag=self._behind(consumer))
                 if applied:
                     self._commit_group_offsets(consumer)

@@ -35,7 +35,7 @@ State = Literal["starting", "running", "standby", "retrying", "failed", "stopped
 SCHEMA = """CREATE TABLE IF NOT EXISTS worker_status (
     worker TEXT PRIMARY KEY, state TEXT NOT NULL, pid INTEGER, host TEXT,
     position BIGINT, lag BIGINT, last_error TEXT, error_at TEXT, beat_at TEXT NOT NULL)"""
-BEAT_SECONDS = 2.0  # a running worker refreshes its row at least this often
+BEAT_SECONDS = 5.0  # a running worker refreshes its row at least this often
 STALE_SECONDS = 15.0  # a row older than this belongs to a worker that is not running
 MAX_BACKOFF_SECONDS = 30.0
 
