@@ -76,7 +76,9 @@ class Services:
 
     @property
     def topics(self) -> Topics:
-        return Topics(prefix=self.settings.topic_prefix)
+        return Topics(
+            prefix=self.settings.topic_prefix, event_partitions=self.settings.event_partitions
+        )
 
     def relay(self) -> EventRelay:
         return EventRelay(

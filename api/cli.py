@@ -208,7 +208,7 @@ def _utility_agent(args: argparse.Namespace) -> int:
     )
     agent = UtilityAgent(
         settings.kafka(),
-        Topics(prefix=settings.topic_prefix),
+        Topics(prefix=settings.topic_prefix, event_partitions=settings.event_partitions),
         Utility(args.utility),
         settings.district_public_keys(),
         receipt_key,
@@ -276,7 +276,9 @@ def _kafka_acls(_: argparse.Namespace) -> int:
 
     settings = Settings()
     count = apply_acls(
-        settings.kafka(), Topics(prefix=settings.topic_prefix), settings.relay_transactional_id
+        settings.kafka(),
+        Topics(prefix=settings.topic_prefix, event_partitions=settings.event_partitions),
+        settings.relay_transactional_id,
     )
     print(f"{count} ACLs granted to the principals {', '.join(ROLES)}")
     return 0

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     topic_prefix: str = Field(default="liandong", description="prefix of every Kafka topic")
+    event_partitions: int = Field(
+        default=6,
+        ge=1,
+        le=1000,
+        description="partitions of the events topic when it is created (events of one case "
+        "stay in one partition, in order; more partitions, more consumers in parallel)",
+    )
     units_file: Path | None = Field(default=None, description="units registry JSON (data)")
     environment: Literal["development", "production"] = Field(
         default="development",
