@@ -118,7 +118,9 @@ def _suspension(
     _heading(pdf, issuer, "停产整治通知书", number)
     _paragraph(pdf, f"{e.name}（统一社会信用代码：{e.uscc or '无'}）：", indent=False)
     problems = "；".join(
-        f"{zh(p.kind.value)}" + (f"（{p.description}）" if p.description else "")
+        zh(p.kind.value)
+        # The description beside the kind, unless it only repeats the kind's code.
+        + (f"（{p.description}）" if p.description and p.description != p.kind.value else "")
         for p in case.problems.values()
     )
     disposition = zh(case.disposition.value) if case.disposition else "待定"
