@@ -65,8 +65,14 @@ class Services:
     def evidence(self) -> EvidenceStore:
         """Where evidence files are kept (a directory, or an S3-compatible object store)."""
         s = self.settings
+        secret = s.evidence_s3_secret_access_key
         store: EvidenceStore = open_store(
-            s.evidence_store, endpoint=s.evidence_s3_endpoint, region=s.evidence_s3_region
+            s.evidence_store,
+            endpoint=s.evidence_s3_endpoint,
+            region=s.evidence_s3_region,
+            credentials=(s.evidence_s3_access_key_id, secret.get_secret_value())
+            if s.evidence_s3_access_key_id and secret
+            else None,
         )
         return store
 

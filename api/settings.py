@@ -180,6 +180,14 @@ class Settings(BaseSettings):
         "credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
     )
     evidence_s3_region: str | None = Field(default=None, description="the object store's region")
+    evidence_s3_access_key_id: str | None = Field(
+        default=None,
+        description="the object store's access key (default: boto3's own chain, e.g. "
+        "AWS_ACCESS_KEY_ID or an instance role)",
+    )
+    evidence_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="its secret, with evidence_s3_access_key_id"
+    )
     pdf_font: Path | None = Field(
         default=None,
         description="a CJK font for PDFs (default: Debian's Noto Sans CJK, fonts-noto-cjk)",

@@ -287,17 +287,27 @@ def _base64_of_hex(digest: str) -> str:
     return base64.b64encode(bytes.fromhex(digest)).decode()
 
 
-def open_store(url: str, *, endpoint: str | None = None, region: str | None = None) -> Any:
-    """The store a URL names: a directory path (or file://PATH) or s3://bucket[/prefix]."""
+def open_store(
+    url: str,
+    *,
+    endpoint: str | None = None,
+    region: str | None = None,
+    credentials: tuple[str, str] | None = None,
+) -> Any:
+    """The store a URL names: a directory path (or file://PATH) or s3://bucket[/prefix].
+    Without `credentials` (access key, secret), boto3's own chain finds them."""
     parts = urlsplit(url)
     if parts.scheme == "s3":
         import boto3  # only a deployment that keeps evidence in an object store needs it
         from botocore.config import Config
 
+        key, secret = credentials or (None, None)
         client = boto3.client(
             "s3",
             endpoint_url=endpoint,
             region_name=region,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
             config=Config(
                 retries={"max_attempts": 5, "mode": "standard"},
                 # Checksums only where the request asks (ours do): S3-compatible stores

@@ -302,7 +302,7 @@ def test_a_full_evidence_disk_refuses_the_upload_plainly_and_keeps_nothing(
 
 
 def test_files_kept_in_an_object_store_are_uploaded_cited_and_read_the_same_way(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     import boto3
     from moto.server import ThreadedMotoServer
@@ -311,16 +311,20 @@ def test_files_kept_in_an_object_store_are_uploaded_cited_and_read_the_same_way(
     server.start()
     try:
         endpoint = "http://{}:{}".format(*server.get_host_and_port())
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "liandong-test")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "liandong-test-secret")
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
-            Bucket="jiangjin-evidence"
-        )
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="liandong-test",
+            aws_secret_access_key="liandong-test-secret",
+        ).create_bucket(Bucket="jiangjin-evidence")
         settings = memory_settings(
             tmp_path,
             evidence_store="s3://jiangjin-evidence/liandong",
             evidence_s3_endpoint=endpoint,
             evidence_s3_region="us-east-1",
+            evidence_s3_access_key_id="liandong-test",
+            evidence_s3_secret_access_key="liandong-test-secret",
         )
         for api in make_api(settings):
             photo = files.photo(seed=9)

@@ -42,23 +42,31 @@ def object_store() -> Iterator[str]:
         server.stop()
 
 
-def s3_store(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+CREDENTIALS = ("liandong-test", "liandong-test-secret")
+
+
+def s3_store(endpoint: str) -> Any:
     import boto3
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "liandong-test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "liandong-test-secret")
     bucket = f"evidence-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
-    return open_store(f"s3://{bucket}/jiangjin", endpoint=endpoint, region="us-east-1")
+    key, secret = CREDENTIALS
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    ).create_bucket(Bucket=bucket)
+    return open_store(
+        f"s3://{bucket}/jiangjin", endpoint=endpoint, region="us-east-1", credentials=CREDENTIALS
+    )
 
 
 @pytest.fixture(params=["directory", "s3"])
-def store(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> EvidenceStore:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> EvidenceStore:
     if request.param == "directory":
         return LocalEvidenceStore(tmp_path / "evidence")
-    return s3_store(request.getfixturevalue("object_store"), monkeypatch)  # type: ignore[no-any-return]
+    return s3_store(request.getfixturevalue("object_store"))  # type: ignore[no-any-return]
 
 
 def staged(tmp_path: Path, content: bytes) -> tuple[Path, StoredFile]:
