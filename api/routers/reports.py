@@ -94,6 +94,15 @@ def namer(services: Any) -> Any:
 def build(services: Any, scope: ReadScope, text: str, town: str | None) -> Report:
     scope.require_not_utility()
     period = period_of(text)
+    if town is not None and town not in services.app.units.territories():
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"town {town!r} is not a town, subdistrict or platform",
+            f"{town!r} 不是镇街或平台",
+            field="town",
+            rule="towns are listed in the units registry",
+        )
     return report(services.db, period, datetime.now(UTC), town=scope.town or town)
 
 

@@ -256,6 +256,12 @@ def test_the_district_reads_every_town_a_town_its_own_and_a_utility_none(api: Ap
         assert api.client.get(f"/reports/{week}{fmt}").status_code == 401
 
 
+def test_a_town_that_is_not_one_is_refused_naming_it(api: Api) -> None:
+    answer = api.get("district-office", f"/reports/{this_week()}", town="town:atlantis")
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "town"
+
+
 @pytest.mark.parametrize("period", ["2026-W60", "2026-13", "last-week", "2026-W4", "2026-1"])
 def test_a_period_that_is_not_one_is_refused_naming_it(api: Api, period: str) -> None:
     answer = api.get("district-office", f"/reports/{period}")
