@@ -32,7 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     services = bootstrap(settings)
     if args.demo:
-        loaded = load_demo(services.app, demo_keeper(services))
+        loaded = load_demo(services.app, demo_keeper(services), campaign=DEMO_CAMPAIGN)
         print(
             f"demo ledger: {loaded} events recorded"
             if loaded
@@ -72,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_CAMPAIGN = 60  # generated enterprises in the demo ledger, besides the hand-made ones
 DEMO_KEY_UNITS = ("district-office", "town:degan", "economy", "ecology", "market", "power")
 
 
@@ -108,7 +109,8 @@ def _demo(_: argparse.Namespace) -> int:
     from api.demo import load_demo
 
     services = bootstrap()
-    print(f"{load_demo(services.app, demo_keeper(services))} events recorded")
+    loaded = load_demo(services.app, demo_keeper(services), campaign=DEMO_CAMPAIGN)
+    print(f"{loaded} events recorded")
     return 0
 
 

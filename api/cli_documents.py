@@ -1,5 +1,6 @@
 """`liandong report --period 2026-W48`: the 督办 report as PDF or Excel, from the views,
-the same document GET /reports/{period}.pdf serves."""
+the same document GET /reports/{period}.pdf serves. `liandong campaign`: a synthetic
+campaign driven through the commands (api/campaign.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     report.add_argument("--town", help="only this town (e.g. town:degan)")
     report.add_argument("--out", type=Path, help="where to write (default: report-PERIOD.FMT)")
     report.set_defaults(func=_report)
+    campaign = sub.add_parser(
+        "campaign", help="drive a synthetic campaign through the commands (an empty store)"
+    )
+    size = campaign.add_mutually_exclusive_group(required=True)
+    size.add_argument("--enterprises", type=int, help="how many enterprises to list")
+    size.add_argument("--scale", choices=["demo", "district", "city", "national"])
+    campaign.add_argument("--seed", type=int, default=1, help="the same seed, the same campaign")
+    campaign.add_argument(
+        "--days-ago", type=int, default=300, help="when the campaign starts (its clock moves on)"
+    )
+    campaign.set_defaults(func=_campaign)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -53,3 +65,32 @@ def _report(args: argparse.Namespace) -> int:
     )
     services.close()
     return 0
+
+
+def _campaign(args: argparse.Namespace) -> int:
+    from api.bootstrap import bootstrap
+    from api.campaign import SCALES, SettableClock, bar, campaign_start, run_campaign
+
+    count = args.enterprises if args.enterprises is not None else SCALES[args.scale]
+    if count < 1:
+        raise SystemExit("liandong campaign: --enterprises must be at least 1")
+    clock = SettableClock(campaign_start(args.days_ago))
+    services = bootstrap(clock=clock)
+    if services.app.has_cases():
+        raise SystemExit(
+            "liandong campaign: the event store already holds cases; a campaign is generated "
+            "into an empty one (LIANDONG_EVENT_STORE, LIANDONG_DATA_DIR)"
+        )
+    before = services.app.event_count()
+    figures = run_campaign(services.app, clock, count, args.seed, progress=bar)
+    print(
+        f"{figures.enterprises} enterprises, {figures.commands} commands, "
+        f"{services.app.event_count() - before} events (seed {args.seed})",
+        flush=True,
+    )
+    for step, n in sorted(figures.steps.items()):
+        print(f"  {step:20} {n}")
+    for why, n in sorted(figures.refused.items()):
+        print(f"  refused {n}: {why}")
+    services.close()
+    return 1 if figures.refused else 0

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from PIL import Image, ImageDraw
 
+from api.campaign import SettableClock, campaign_start, run_campaign
 from domain import commands as c
 from domain.application import Liandong
 from domain.uscc import with_check_character
@@ -65,12 +66,22 @@ def _list(
     return UUID(result.created["case_id"])
 
 
-def load_demo(app: Liandong, keep: Keeper | None = None) -> int:
+def load_demo(app: Liandong, keep: Keeper | None = None, campaign: int = 0) -> int:
     """Loads the demo ledger into a store with no cases; returns the events recorded.
-    With `keep`, its photos are uploaded to the evidence store and cited by hash."""
+
+    First a generated campaign of `campaign` enterprises over the past months (every
+    stage, deadlines met and missed: api/campaign.py), then a few hand-made cases today.
+    With `keep`, their photos are uploaded to the evidence store and cited by hash."""
     if app.has_cases():
         return 0
     before = app.event_count()
+    if campaign:
+        clock = SettableClock(campaign_start())
+        today, app.clock = app.clock, clock  # the campaign's days pass on its own clock
+        try:
+            run_campaign(app, clock, campaign, seed=2021)
+        finally:
+            app.clock = today
     now = app.clock()
     deadline = now + timedelta(days=30)
     economy, town = Actor(unit="economy", person="张科长"), "town:degan"
