@@ -41,6 +41,11 @@ PROBLEMS = (
     ProblemKind.ILLEGAL_STRUCTURE,
 )
 PARK = "platform:degan-park"
+REQUESTED_BY_TASK = {
+    Action.REQUEST_POWER_ORDER: Utility.POWER,
+    Action.REQUEST_WATER_ORDER: Utility.WATER,
+    Action.REQUEST_GAS_ORDER: Utility.GAS,
+}
 
 
 Life = Iterator[float]  # an enterprise's steps; each yield: days until the next
@@ -178,12 +183,11 @@ class Campaign:
                 ),
                 "revoke",
             )
-        for utility in utilities:
-            yield from self.cut(
-                case_id,
-                utility,
-                {"power": "economy", "water": "housing", "gas": town}[utility.value],
-            )
+        # Each cut is requested by the unit the close classification tasked with it.
+        for task in self.app.get_case(case_id).open_tasks():
+            utility = REQUESTED_BY_TASK.get(task.completes_on)
+            if utility is not None:
+                yield from self.cut(case_id, utility, task.unit)
         self.assist(case_id)
         self.act(
             town,
