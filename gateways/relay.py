@@ -22,6 +22,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Notification
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaTimeoutError
 from prometheus_client import Counter, Gauge
 
 from domain.application import Liandong
@@ -67,6 +68,10 @@ ORDER_EVENTS = ("UtilityOrderIssued", "UtilityOrderCancelled")
 
 
 STANDBY_POLL_SECONDS = 1.0
+# The longest the relay waits for its sends to be written, or for the broker to confirm
+# a commit, before it starts again on a fresh producer (a broker or the transaction
+# coordinator died); a third of the transaction timeout (kafka-python's 60 s default).
+TRANSACTION_WAIT_SECONDS = 20
 
 
 class RelayMismatchError(RuntimeError):
@@ -240,13 +245,16 @@ class EventRelay:
             # Every send must have been written before the commit: kafka-python can drop a
             # failed batch, bump its epoch and go on, and committing then would publish the
             # position without the events it covers (events lost for good).
-            producer.flush()
+            producer.flush(timeout=TRANSACTION_WAIT_SECONDS)
             for future in sent:
                 future.get(timeout=0)
         except BaseException:
             self._abort(producer)
             raise
-        producer.commit_transaction()
+        # A commit not confirmed in time raises, and the relay starts again on a fresh
+        # producer: its init_transactions waits for this transaction to end either way,
+        # then the committed position says whether the batch is published.
+        finished(producer, producer._transaction_manager.begin_commit(), "commit")
         self.position = last
         self.metrics.published.set(last)
         self.metrics.lag.set(max(stored - last, 0))
@@ -256,7 +264,7 @@ class EventRelay:
     @staticmethod
     def _abort(producer: KafkaProducer) -> None:
         try:
-            producer.abort_transaction()
+            finished(producer, producer._transaction_manager.begin_abort(), "abort")
         except Exception:  # fenced or disconnected: the broker aborts it on its own
             log.debug("aborting the relay's transaction raised", exc_info=True)
 
@@ -299,6 +307,19 @@ class EventRelay:
         topic = self.topics.orders(Utility(order.utility))
         value, headers = order_envelope(message, topic.serialize(message), self.signing_key)
         return producer.send(topic.name, key=str(case_id).encode(), value=value, headers=headers)
+
+
+def finished(producer: KafkaProducer, result: Any, what: str) -> None:
+    """Waits for a transaction's commit or abort at most TRANSACTION_WAIT_SECONDS.
+
+    kafka-python's commit_transaction and abort_transaction (3.0) wait without a limit,
+    and after a broker is killed that wait was seen to last minutes; this is their body
+    with a bounded wait."""
+    producer._sender.wakeup()
+    if not result.wait(timeout_ms=TRANSACTION_WAIT_SECONDS * 1000):
+        raise KafkaTimeoutError(
+            f"the relay's transaction {what} was not confirmed within {TRANSACTION_WAIT_SECONDS} s"
+        )
 
 
 def read_committed_position(bootstrap: Kafka, topics: Topics, timeout_s: float = 30.0) -> int:

@@ -34,8 +34,15 @@ bootstrap() {
 cluster_id() {
   # One cluster id, which every node formats its storage with (made before any starts).
   mkdir -p "$root"
-  [ -f "$root/cluster.id" ] || python3 -c 'import base64, uuid
-print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' >"$root/cluster.id"
+  if [ ! -s "$root/cluster.id" ]; then
+    python3 -c 'import base64, uuid
+print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' >"$root/cluster.id.new"
+    mv "$root/cluster.id.new" "$root/cluster.id"
+  fi
+  if [ ! -s "$root/cluster.id" ]; then
+    echo "kafka cluster: could not make a cluster id in $root/cluster.id" >&2
+    exit 1
+  fi
 }
 
 node() {

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,11 +89,23 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         shutil.rmtree(running.root, ignore_errors=True)
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 180) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    what: str,
+    timeout_s: float = 180,
+    explain: Callable[[], str] = str,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        assert time.monotonic() < deadline, f"gave up waiting for {what}. {explain()}"
         time.sleep(0.1)
+
+
+def where(name: str, thread: threading.Thread, last_error: str | None) -> str:
+    """What a worker thread is doing now, and its last error: why it did not go on."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    stack = "".join(traceback.format_stack(frame)) if frame else "(not running)"
+    return f"{name}'s last error: {last_error}; it is at:\n{stack}"
 
 
 def fully_replicated(bootstrap: str, topic: str) -> bool:
@@ -141,27 +155,41 @@ def test_killing_a_broker_then_the_controller_loses_and_duplicates_nothing(
     ] + [loader]
     for thread in threads:
         thread.start()
+
+    def relay_state() -> str:
+        return where("the relay", threads[0], relay.last_error)
+
     try:
         wait_for(lambda: relay.position >= 100, "the relay to publish under load")
         leader = cluster.leader()
         victim = next(n for n in (1, 2, 3) if n != leader)
         cluster.script("kill", str(victim))
         mark = relay.position
-        wait_for(lambda: relay.position >= mark + 200, "publishing on two brokers of three")
+        wait_for(
+            lambda: relay.position >= mark + 200,
+            "publishing on two brokers of three",
+            explain=relay_state,
+        )
         cluster.script("start-node", str(victim))
         wait_for(lambda: fully_replicated(bootstrap, topics.events.name), "the broker to catch up")
 
         leader = cluster.leader()
         cluster.script("kill", str(leader))
         mark = relay.position
-        wait_for(lambda: relay.position >= mark + 200, "publishing after the controller died")
+        wait_for(
+            lambda: relay.position >= mark + 200,
+            "publishing after the controller died",
+            explain=relay_state,
+        )
         cluster.script("start-node", str(leader))
         stop_load.set()
         loader.join(timeout=60)  # its last case is stored whole before counting
         assert not loader.is_alive(), "the load stopped"
 
         stored = app.recorder.max_notification_id() or 0
-        wait_for(lambda: relay.position == stored, "the relay to publish everything")
+        wait_for(
+            lambda: relay.position == stored, "the relay to publish everything", explain=relay_state
+        )
         records = read_topic(bootstrap, topics.events.name, expect=stored, timeout_s=120)
         wait_for(
             lambda: views.query(f"SELECT count(*) FROM {status.t('cases')}")[0][0] == len(listed),
