@@ -150,13 +150,14 @@ class Services:
             beacon=self.beacon("webhooks"),
         )
 
-    def notify(self) -> list[tuple[str, Callable[[threading.Event], None]]]:
+    def notify(self, in_group: bool = False) -> list[tuple[str, Callable[[threading.Event], None]]]:
         """`liandong notify`: the outbox projection and the webhooks that post it."""
-        webhooks, outbox = self.webhooks(), self.projection_runner("notify")
+        webhooks, outbox = self.webhooks(), self.projection_runner("notify", in_group)
         outbox.on_applied = webhooks.doorbell.ring  # a new delivery is posted at once
         return [("projection:notify", outbox.run), ("webhooks", webhooks.run)]
 
-    def projection_runner(self, name: str) -> ProjectionRunner:
+    def projection_runner(self, name: str, in_group: bool = False) -> ProjectionRunner:
+        """`in_group`: one of several processes sharing out the partitions (not audit)."""
         return ProjectionRunner(
             self.projections()[name],
             self.views(),
@@ -164,6 +165,7 @@ class Services:
             self.topics.events.name,
             feed_backlog=self.settings.projection_feed_backlog,
             beacon=self.beacon(f"projection:{name}"),
+            in_group=in_group,
         )
 
     def close(self) -> None:

@@ -191,7 +191,7 @@ def _reminders(args: argparse.Namespace) -> int:
 def _notify(args: argparse.Namespace) -> int:
     def run(services: Services, stop: threading.Event) -> None:
         serve_metrics(args.metrics_port)  # deliveries sent, retried, dead-lettered; latency
-        run_threads(services.notify(), stop)
+        run_threads(services.notify(args.in_group), stop)
 
     return worker(run)
 
@@ -332,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
         "notify", help="push each unit's inbox changes to its webhooks (signed, retried)"
     )
     notify.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
+    notify.add_argument(
+        "--in-group",
+        action="store_true",
+        help="share the outbox's partitions with every other `notify --in-group` process "
+        "(the webhooks' leases already let several processes post)",
+    )
     notify.set_defaults(func=_notify)
     agent = sub.add_parser("utility-agent", help="reference client for a utility's IT staff")
     agent.add_argument("--utility", required=True, choices=["power", "water", "gas"])

@@ -35,6 +35,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     psub = projections.add_subparsers(dest="projections_command", required=True)
     run = psub.add_parser("run", help="follow the events topic live")
     run.add_argument("names", nargs="*", metavar="VIEW", help="status, audit (default: both)")
+    run.add_argument(
+        "--in-group",
+        action="store_true",
+        help="share the events topic's partitions with every other process run so "
+        "(the status view only: the audit chain is one process's)",
+    )
     run.set_defaults(func=_run)
     rebuild = psub.add_parser("rebuild", help="replay from the start into fresh views, swap in")
     rebuild.add_argument("names", nargs="*", metavar="VIEW", help="status, audit (default: both)")
@@ -66,8 +72,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _run(args: argparse.Namespace) -> int:
     from api.cli import run_threads, worker
 
+    names = chosen(args.names)
+    if args.in_group and names != ["status"]:
+        sys.exit(
+            "liandong projections run --in-group: only the status view can be shared between "
+            "processes (each audit entry follows the one before); name it: run status --in-group"
+        )
+
     def run(services: Services, stop: threading.Event) -> None:
-        runners = [services.projection_runner(name) for name in chosen(args.names)]
+        runners = [services.projection_runner(name, args.in_group) for name in names]
         run_threads([(r.projection.name, r.run) for r in runners], stop)
 
     return worker(run)

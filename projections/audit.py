@@ -139,6 +139,7 @@ class Head:
 
 class AuditProjection:
     prepare: str | None = "projections.audit:prepare"
+    splittable = False  # each entry chains to the one before, in log order
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix

@@ -144,11 +144,13 @@ class Database:
             conn.commit()
         return conn
 
-    def lock(self, tx: Tx, name: str) -> None:
-        """Serializes writers of one projection: SQLite's BEGIN IMMEDIATE already holds the
-        write lock; PostgreSQL takes a transaction-scoped advisory lock."""
+    def lock(self, tx: Tx, *names: str) -> None:
+        """Serializes the writers of each name until the transaction ends: SQLite's BEGIN
+        IMMEDIATE already holds the write lock; PostgreSQL takes a transaction-scoped
+        advisory lock per name (callers give them in one order: no deadlock)."""
         if self.dialect == "postgres":
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
+            for name in names:
+                tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.transaction() as tx:

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
 from gateways.kafka_access import Kafka, access
@@ -103,6 +104,10 @@ class Projection(Protocol):
     # picklable, which a feed process runs on each record so the runner need not; the
     # projection then finds its result in EventRecord.prepared. None: no such work.
     prepare: str | None
+    # Whether several runners may split the topic's partitions between them: true when
+    # every row depends only on the events of one partition (one case's events share a
+    # partition). Not for the audit chain, whose every entry follows the one before.
+    splittable: bool
 
     def create(self, tx: Tx) -> None: ...
     def drop(self, tx: Tx) -> None: ...
@@ -146,13 +151,27 @@ class ProjectionRunner:
         group_id: str | None = None,
         feed_backlog: int = DEFAULT_BACKLOG,
         beacon: Beacon | None = None,
+        in_group: bool = False,
     ) -> None:
+        if in_group and not projection.splittable:
+            raise ValueError(
+                f"the {projection.name} projection cannot be split between processes: each "
+                "of its entries follows the one before it in the whole log; run one process"
+            )
         self.projection, self.db, self.bootstrap, self.topic = projection, db, bootstrap, topic
+        # One of several runners in the projection's consumer group, each applying the
+        # partitions Kafka assigns it (see _follow_in_group).
+        self.in_group = in_group
         # Where the runner tells /health how it fares (a row in the view store).
         self.beacon = beacon or Beacon(None, f"projection:{projection.name}")
         # From this many records behind, a catch-up reads through a feed process.
         self.feed_backlog = feed_backlog
-        self.group_id = group_id or f"liandong-projection-{projection.name}"
+        # A group that shares out partitions is one deployment's (its topic's) alone.
+        self.group_id = group_id or (
+            f"{topic}.projection-{projection.name}"
+            if in_group
+            else f"liandong-projection-{projection.name}"
+        )
         self._expected: dict[int, int] = {}  # per partition: the offset we last stored
         self._no_feed_until = 0.0  # monotonic time before which a live runner starts none
         # Called after a batch that applied anything commits (what follows the view in
@@ -208,7 +227,9 @@ class ProjectionRunner:
         fresh: list[EventRecord],
     ) -> dict[int, int]:
         with self.db.transaction() as tx:
-            self.db.lock(tx, self.projection.name)
+            # Runners of one projection exclude each other per partition, so that runners
+            # splitting the partitions write side by side.
+            self.db.lock(tx, *(f"{self.projection.name}:{p}" for p in sorted(batch)))
             stored = stored_offsets(tx, self.projection.name, self.topic)
             for partition, records in batch.items():
                 next_offset = stored.get(partition, 0)
@@ -289,6 +310,9 @@ class ProjectionRunner:
         an outage), is read through a feed process by catch_up; then the live loop goes
         on from the tracking record."""
         self.beacon.report("starting")
+        if self.in_group:
+            self._follow_in_group(stop)
+            return
         self._catch_up_live(stop)
         consumer = self._consumer(group=True)
         try:
@@ -306,6 +330,27 @@ class ProjectionRunner:
                     ):
                         self._catch_up_live(stop)
                         self._seek_to_stored(consumer, partitions)
+        finally:
+            consumer.close()
+
+    def _follow_in_group(self, stop: threading.Event) -> None:
+        """Follows the partitions the consumer group assigns this runner, one of several.
+
+        Whenever the assignment changes (a runner joins, stops or dies), each runner reads
+        its new partitions from the offsets the database holds, and forgets what it held
+        in memory: another runner may have moved those cases on meanwhile. A runner that
+        stalls past its session and applies a batch of a partition that has moved on
+        finds the stored offset is not the one it expected, and applies nothing of it
+        (_apply_batch), so no record is applied twice or skipped. A backlog is read here
+        rather than through a feed process: the runners themselves share it out."""
+        consumer = self._consumer(group=True)
+        try:
+            consumer.subscribe([self.topic], listener=_Reassigned(self, consumer))
+            while not stop.is_set():
+                applied = self._step(consumer, timeout_ms=LIVE_POLL_MS)
+                self.beacon.report("running", lag=self._behind(consumer))
+                if applied:
+                    self._commit_group_offsets(consumer)
         finally:
             consumer.close()
 
@@ -343,11 +388,13 @@ class ProjectionRunner:
     def _commit_group_offsets(self, consumer: KafkaConsumer) -> None:
         with self.db.transaction() as tx:
             offsets = stored_offsets(tx, self.projection.name, self.topic)
+        mine = {tp.partition for tp in consumer.assignment()}
         try:
             consumer.commit(
                 {
                     TopicPartition(self.topic, p): OffsetAndMetadata(o, "", -1)
                     for p, o in offsets.items()
+                    if p in mine
                 }
             )
         except Exception:  # informational only: the database holds positions
@@ -430,6 +477,25 @@ class ProjectionRunner:
         if progress:
             progress(total, total)
         return read
+
+
+class _Reassigned(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped library
+    """Starts each partition the group assigns a runner from the offset its view holds."""
+
+    def __init__(self, runner: ProjectionRunner, consumer: KafkaConsumer) -> None:
+        self.runner, self.consumer = runner, consumer
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Another runner may apply these cases next: what this one holds of them goes.
+        self.runner.projection.forget()
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info(
+            "%s: assigned partitions %s",
+            self.runner.projection.name,
+            sorted(tp.partition for tp in assigned),
+        )
+        self.runner._seek_to_stored(self.consumer, list(assigned))
 
 
 def rebuild(

@@ -181,6 +181,7 @@ class WorkingCase:
 
 class StatusProjection:
     prepare: str | None = None  # applying needs the view's rows: nothing to do ahead in a feed
+    splittable = True  # a case's events share a partition
     base_name = "status"
     # The view's shape, as class attributes so that a projection that follows cases the
     # same way (projections/notify.py) can keep other tables.

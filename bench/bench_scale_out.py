@@ -1,0 +1,286 @@
+"""Projections scaled out: one process against two, and a whole campaign from nothing.
+
+    .venv/bin/python -m bench.bench_scale_out [--scale district|city | --enterprises N]
+
+A campaign is generated through the application's commands (api.campaign, in memory,
+deterministic from --seed) and its events are published onto a fresh events topic as
+the relay publishes them. Then, against the real broker and PostgreSQL:
+
+1. Baseline: a raw kafka-python consumer reads and parses the whole topic.
+2. The status view (with the inbox, which is read from its tasks) caught up from
+   nothing by one `liandong projections run status --in-group` process, then by two
+   sharing the partitions. Goal: two at least 1.6 times the rate of one.
+3. End to end: the status view split over two processes and the audit trail in a
+   third, all started together on an empty view store, timed until every view holds
+   every event. Goal at city scale (2,000,000 events): under 3 minutes.
+
+Each process is the real CLI, started as an operator would; the time includes its
+start. Figures are printed and, with --json FILE, written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from api.campaign import SCALES, SettableClock, campaign_start, run_campaign
+from api.settings import store_env
+from bench.bench_projections import drop_topics, raw_read
+from bench.common import REPO, kafka_bootstrap, postgres_dsn, postgres_schema, report, timed
+from domain.application import Liandong
+from gateways.envelope import wrap_state
+from gateways.topics import Topics, ensure_topics
+from projections.db import Database
+from projections.runner import TRACKING, stored_offsets
+
+# Events per enterprise the generator makes (measured: 50,055 for 2,000), to reach a
+# number of events asked for.
+EVENTS_PER_ENTERPRISE = 25
+
+
+def generate(enterprises: int, seed: int) -> Liandong:
+    """A campaign of `enterprises`, recorded in memory through the command path."""
+    clock = SettableClock(campaign_start())
+    app = Liandong(env=store_env("memory://"), clock=clock)
+    run_campaign(app, clock, enterprises, seed)
+    return app
+
+
+def publish(app: Liandong, bootstrap: str, topics: Topics) -> int:
+    """Every event of `app`'s log onto the events topic, as the relay writes it."""
+    ensure_topics(bootstrap, [topics.events])
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024
+    )
+    previous, start = 0, 1
+    while notifications := app.recorder.select_notifications(start=start, limit=10_000):
+        for notification in notifications:
+            state = {
+                "originator_id": str(notification.originator_id),
+                "originator_version": notification.originator_version,
+                **app.decode_state(notification.state),
+            }
+            envelope = wrap_state(
+                notification.topic.rpartition(":")[2], state, notification.id, previous
+            )
+            producer.send(
+                topics.events.name, key=envelope.key, value=envelope.value, headers=envelope.headers
+            )
+            previous = notification.id
+        start = notifications[-1].id + 1
+    producer.flush()
+    producer.close()
+    return previous
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+class Processes:
+    """`liandong projections run ...` processes of one deployment, as an operator starts
+    them; their output goes to a log file each."""
+
+    def __init__(self, view_store: str, bootstrap: str, topics: Topics, tmp: Path) -> None:
+        self.tmp = tmp
+        self.env = {
+            **os.environ,
+            "LIANDONG_VIEW_STORE": view_store,
+            "LIANDONG_EVENT_STORE": f"sqlite:///{tmp / f'events-{uuid.uuid4().hex[:6]}.sqlite'}",
+            "LIANDONG_KAFKA_BOOTSTRAP": bootstrap,
+            "LIANDONG_TOPIC_PREFIX": topics.prefix,
+            "LIANDONG_DATA_DIR": str(tmp),
+        }
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str) -> None:
+        log = (self.tmp / f"process-{len(self.running)}.log").open("ab")
+        self.running.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "projections", "run", *args],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+        )
+
+    def check(self) -> None:
+        for process in self.running:
+            if process.poll() is not None:
+                raise RuntimeError(f"a projection process exited ({process.returncode})")
+
+    def stop(self) -> None:
+        for process in self.running:
+            process.terminate()
+        for process in self.running:
+            process.wait(timeout=60)
+
+
+def until(done: Callable[[], bool], processes: Processes, timeout_s: float = 3600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        processes.check()
+        if time.monotonic() > deadline:
+            raise TimeoutError("the projections did not catch up")
+        time.sleep(0.25)
+
+
+def applied(db: Database, name: str, topic: str) -> dict[int, int]:
+    with db.transaction() as tx:
+        tx.execute(TRACKING)
+        return stored_offsets(tx, name, topic)
+
+
+def status_run(
+    members: int, dsn: str, bootstrap: str, topics: Topics, ends: dict[int, int]
+) -> float:
+    """Seconds for `members` in-group processes to bring the status view from nothing to
+    the topic's end (on a fresh PostgreSQL schema)."""
+    with postgres_schema(dsn) as url, tempfile.TemporaryDirectory() as tmp:
+        db, processes = Database(url), Processes(url, bootstrap, topics, Path(tmp))
+        started = time.perf_counter()
+        try:
+            for _ in range(members):
+                processes.start("status", "--in-group")
+            until(lambda: applied(db, "status", topics.events.name) == ends, processes)
+            return time.perf_counter() - started
+        finally:
+            processes.stop()
+            db.close()
+
+
+def end_to_end(
+    dsn: str, bootstrap: str, topics: Topics, ends: dict[int, int], events: int
+) -> tuple[float, dict[str, float]]:
+    """Wall time for the status view split over two processes and the audit trail in a
+    third to reach every event from nothing; and when each view got there."""
+    with postgres_schema(dsn) as url, tempfile.TemporaryDirectory() as tmp:
+        db, processes = Database(url), Processes(url, bootstrap, topics, Path(tmp))
+        started = time.perf_counter()
+        finished: dict[str, float] = {}
+
+        def everything() -> bool:
+            if "status" not in finished and applied(db, "status", topics.events.name) == ends:
+                finished["status"] = time.perf_counter() - started
+            if "audit" not in finished and audit_count(db) == events:
+                finished["audit"] = time.perf_counter() - started
+            return len(finished) == 2
+
+        try:
+            processes.start("status", "--in-group")
+            processes.start("status", "--in-group")
+            processes.start("audit")
+            until(everything, processes)
+            return time.perf_counter() - started, finished
+        finally:
+            processes.stop()
+            db.close()
+
+
+def audit_count(db: Database) -> int:
+    try:
+        return int(db.query("SELECT count(*) FROM audit_entries")[0][0])
+    except Exception:  # the audit process has not made its tables yet
+        return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument("--scale", choices=["district", "city"], default="district")
+    scale.add_argument("--enterprises", type=int)
+    parser.add_argument("--events", type=int, help="enterprises enough for about this many")
+    parser.add_argument("--seed", type=int, default=2021)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    enterprises = args.enterprises or (
+        -(-args.events // EVENTS_PER_ENTERPRISE) if args.events else SCALES[args.scale]
+    )
+    bootstrap, dsn = kafka_bootstrap(), postgres_dsn()
+    topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}")
+    app, generate_s = timed(lambda: generate(enterprises, args.seed))
+    events, publish_s = timed(lambda: publish(app, bootstrap, topics))
+    app.close()
+    try:
+        figures = measure(bootstrap, dsn, topics, events)
+    finally:
+        drop_topics(bootstrap, [topics.events.name])
+    figures |= {
+        "enterprises": enterprises,
+        "events": events,
+        "generate_s": round(generate_s, 1),
+        "publish_s": round(publish_s, 1),
+    }
+    print_figures(figures)
+    if args.json:
+        args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
+def measure(bootstrap: str, dsn: str, topics: Topics, events: int) -> dict[str, Any]:
+    topic = topics.events.name
+    ends = end_offsets(bootstrap, topic)
+    raw_count, raw_s = timed(lambda: raw_read(bootstrap, topic))
+    assert raw_count == events, (raw_count, events)
+    one_s = status_run(1, dsn, bootstrap, topics, ends)
+    two_s = status_run(2, dsn, bootstrap, topics, ends)
+    wall_s, finished = end_to_end(dsn, bootstrap, topics, ends, events)
+    return {
+        "partitions": len(ends),
+        "raw_consumer_events_per_s": round(events / raw_s),
+        "status_one_process_s": round(one_s, 1),
+        "status_one_process_events_per_s": round(events / one_s),
+        "status_two_processes_s": round(two_s, 1),
+        "status_two_processes_events_per_s": round(events / two_s),
+        "two_over_one": round(one_s / two_s, 2),
+        "end_to_end_s": round(wall_s, 1),
+        "end_to_end_status_s": round(finished["status"], 1),
+        "end_to_end_audit_s": round(finished["audit"], 1),
+    }
+
+
+def print_figures(f: dict[str, Any]) -> None:
+    raw = f["raw_consumer_events_per_s"]
+    report(
+        f"bench_scale_out: {f['enterprises']:,} enterprises, {f['events']:,} events, "
+        f"{f['partitions']} partitions (PostgreSQL views)",
+        [
+            ("campaign generated / published", f"{f['generate_s']} s / {f['publish_s']} s"),
+            ("raw consumer (baseline)", f"{raw:,} events/s"),
+            (
+                "status, one process",
+                f"{f['status_one_process_s']} s, {f['status_one_process_events_per_s']:,} "
+                f"events/s, {f['status_one_process_events_per_s'] / raw:.2f} of raw",
+            ),
+            (
+                "status, two processes",
+                f"{f['status_two_processes_s']} s, {f['status_two_processes_events_per_s']:,} "
+                f"events/s, {f['two_over_one']} x one (goal >= 1.6)",
+            ),
+            (
+                "end to end: status x2 + audit",
+                f"{f['end_to_end_s']} s (status {f['end_to_end_status_s']} s, audit "
+                f"{f['end_to_end_audit_s']} s; goal at 2,000,000 events < 180 s)",
+            ),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
