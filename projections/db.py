@@ -139,6 +139,9 @@ class Database:
 
         conn = psycopg.connect(self._dsn, autocommit=False, connect_timeout=5)
         if self._schema:
+            # Processes that start together take turns: CREATE SCHEMA IF NOT EXISTS is not
+            # safe against a concurrent one.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('liandong-view-schema'))")
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
             conn.execute(f'SET search_path TO "{self._schema}"')
             conn.commit()

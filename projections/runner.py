@@ -137,6 +137,9 @@ def stored_offsets(tx: Tx, projection: str, topic: str) -> dict[int, int]:
 
 def setup(db: Database, projection: Projection) -> None:
     with db.transaction() as tx:
+        # Processes started together (a group's members) make the tables one at a time:
+        # PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one.
+        db.lock(tx, "liandong-projection-setup")
         tx.execute(TRACKING)
         projection.create(tx)
 

@@ -99,6 +99,7 @@ def test_sigkill_at_random_points_neither_loses_nor_duplicates(
     rng = random.Random(20211020)
     log = tmp_path / "relay.log"
     kills = 0
+    relay: subprocess.Popen[bytes] | None = None
     try:
         while kills < 10:  # commands flow during every kill
             resumed_before = resumes(log)
@@ -113,6 +114,9 @@ def test_sigkill_at_random_points_neither_loses_nor_duplicates(
             relay.wait()
             kills += 1
     finally:
+        if relay is not None and relay.poll() is None:  # a failed wait leaves none behind
+            relay.kill()
+            relay.wait()
         stop_writing.set()
         writer.join()
 

@@ -19,7 +19,7 @@ import pytest
 
 from domain import commands as c
 from projections.db import Database
-from projections.runner import ProjectionRunner, stored_offsets
+from projections.runner import ProjectionRunner, setup, stored_offsets
 from tests.domain.scenario import OTHER_TOWN, TOWN
 from tests.infra_fixtures import REPO
 from tests.projections.conftest import Pipeline, view_store_url
@@ -174,3 +174,31 @@ def test_the_cli_shares_only_the_status_view(tmp_path: Path) -> None:
     )
     assert refused.returncode != 0
     assert "only the status view can be shared" in refused.stderr
+
+
+def test_processes_started_together_make_the_views_tables_once(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A group's members start at the same moment; on PostgreSQL, two concurrent
+    CREATE SCHEMA or CREATE TABLE IF NOT EXISTS fail one of them unless they take turns."""
+    url = view_store_url("postgres", request, tmp_path)
+    ready = threading.Barrier(6)
+    failures: list[BaseException] = []
+
+    def start_member() -> None:
+        try:
+            ready.wait(timeout=60)
+            db = Database(url)  # the first to connect makes the schema
+            try:
+                setup(db, TalliedStatus())
+            finally:
+                db.close()
+        except BaseException as exc:
+            failures.append(exc)
+
+    members = [threading.Thread(target=start_member) for _ in range(6)]
+    for member in members:
+        member.start()
+    for member in members:
+        member.join(timeout=120)
+    assert failures == []
