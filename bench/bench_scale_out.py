@@ -122,9 +122,12 @@ class Processes:
         )
 
     def check(self) -> None:
-        for process in self.running:
+        for i, process in enumerate(self.running):
             if process.poll() is not None:
-                raise RuntimeError(f"a projection process exited ({process.returncode})")
+                said = (self.tmp / f"process-{i}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(
+                    f"projection process {i} exited ({process.returncode}); it said:\n{said}"
+                )
 
     def stop(self) -> None:
         for process in self.running:
