@@ -28,8 +28,17 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.bootstrap import bootstrap
     from api.demo import load_demo
+    from api.http_protocol import IMPORT_PATH as NODELAY_HTTP
 
     settings = Settings()
+    if args.processes > 1 and args.workers:
+        print(
+            "liandong serve: --workers runs the relay and the projections inside the API "
+            "process, which cannot be copied; with --processes run them as processes of "
+            "their own (liandong relay, liandong projections run, ...)",
+            file=sys.stderr,
+        )
+        return 2
     services = bootstrap(settings)
     if args.demo:
         loaded = load_demo(services.app, demo_keeper(services), campaign=DEMO_CAMPAIGN)
@@ -58,13 +67,23 @@ def _serve(args: argparse.Namespace) -> int:
             worker = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
             worker.start()
             workers.append(worker)
-    try:
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    if args.processes > 1:
+        # Each process makes its own app and stores (create_app bootstraps in its
+        # lifespan); uvicorn's supervisor restarts one that dies.
+        services.close()
         uvicorn.run(
-            create_app(services),
-            host=args.host or settings.api_host,
-            port=args.port or settings.api_port,
+            "api.app:create_app",
+            factory=True,
+            http=NODELAY_HTTP,
+            workers=args.processes,
+            host=host,
+            port=port,
             log_level="info",
         )
+        return 0
+    try:
+        uvicorn.run(create_app(services), http=NODELAY_HTTP, host=host, port=port, log_level="info")
     finally:
         stop.set()
         for worker in workers:
@@ -314,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         action="store_true",
         help="also run the relay, the receipts gateway and the projections in this process",
+    )
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="API processes sharing the port (use PostgreSQL: SQLite has one writer)",
     )
     serve.set_defaults(func=_serve)
     sub.add_parser("demo", help="load the demo ledger").set_defaults(func=_demo)

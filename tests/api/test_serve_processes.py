@@ -1,0 +1,120 @@
+"""`liandong serve --processes N`: several API processes on one port, on PostgreSQL; and
+the HTTP protocol they run, which turns Nagle's algorithm off on every connection."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from uvicorn.config import Config
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+from uvicorn.server import ServerState
+
+from api.http_protocol import NoDelayHTTPProtocol
+from api.settings import store_env
+from domain.application import Liandong
+from tests.api.test_cli import CLI, env, free_port, liandong
+
+TOWN = "town:degan"
+__all__ = ["env"]  # the CLI tests' stores and broker, a fixture here too
+
+
+class Transport:
+    """Just enough of an asyncio transport for a protocol's connection_made."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"socket": self.sock, "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def nodelay_after_connection(protocol: type[Any]) -> int:
+    config = Config(app="bench.bare_app:app")
+    config.load()
+    # A socket as the multiprocess supervisor's listener hands it on: proto 0, Nagle on.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        protocol(config, ServerState(), app_state={}).connection_made(Transport(sock))
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_every_connection_has_nagles_algorithm_off() -> None:
+    assert nodelay_after_connection(AutoHTTPProtocol) == 0  # uvicorn issue #3149
+    assert nodelay_after_connection(NoDelayHTTPProtocol) == 1
+
+
+@pytest.fixture
+def pg_env(env: dict[str, str], postgres_store_url: str) -> dict[str, str]:
+    return {**env, "LIANDONG_EVENT_STORE": postgres_store_url,
+            "LIANDONG_VIEW_STORE": postgres_store_url}  # fmt: skip
+
+
+@pytest.fixture
+def two_processes(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [CLI, "serve", "--processes", "2", "--port", str(port)],
+        env=pg_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                httpx.get(f"{url}/openapi.json", timeout=2).raise_for_status()
+                break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve --processes 2 never answered"
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+
+
+@pytest.mark.postgres
+def test_two_api_processes_on_postgresql_record_every_command(
+    pg_env: dict[str, str], two_processes: str, postgres_store_url: str
+) -> None:
+    key = liandong(pg_env, "units", "issue-key", TOWN).strip().splitlines()[-1]
+
+    def list_one(serial: int) -> int:
+        # A connection each: the kernel spreads them over both processes' accept queues.
+        response = httpx.post(
+            f"{two_processes}/cases",
+            json={"name": f"德感企业{serial}", "address": "德感街道", "town": TOWN},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(list_one, range(80)))
+    assert answers == [201] * 80
+    store = Liandong(env=store_env(postgres_store_url))
+    try:
+        stored = store.recorder.select_notifications(1, 10_000)
+        assert len([n for n in stored if n.topic.endswith(":EnterpriseListed")]) == 80
+    finally:
+        store.close()
+
+
+def test_several_processes_cannot_run_the_workers_inside(env: dict[str, str]) -> None:
+    refused = liandong(env, "serve", "--processes", "2", "--workers", expect=2)
+    assert refused == ""
