@@ -107,6 +107,7 @@ class NotifyProjection(StatusProjection):
     indexes = {"subscriptions": ["unit"]}  # noqa: RUF012
     keys = {"cases": ("case_id",), "subscriptions": ("subscription_id",)}  # noqa: RUF012
     partial_indexes = {}  # noqa: RUF012
+    upsert_columns = {"cases": ("case_id", "version", "image")}  # noqa: RUF012
 
     def create(self, tx: Tx) -> None:
         super().create(tx)
@@ -152,11 +153,13 @@ class NotifyProjection(StatusProjection):
                 (event.case_id,),
             )
 
-    def _write(self, tx: Tx, case_id: str, working: WorkingCase) -> None:
+    def _write(
+        self, case_id: str, working: WorkingCase, rows: dict[str, list[tuple[Any, ...]]]
+    ) -> None:
         """Keeps only the case's state: what to deliver was enqueued event by event."""
         case = working.case
         image = orjson.dumps(image_of(case).model_dump(mode="json")).decode()
-        self._upsert(tx, "cases", ("case_id", "version", "image"), (case_id, case.version, image))
+        rows.setdefault("cases", []).append((case_id, case.version, image))
         working.written = {}
 
     def _told(self, tx: Tx, working: WorkingCase, changes: list[ItemChange]) -> None:
