@@ -32,18 +32,7 @@ from tests.gateways.conftest import SIGNING_KEY
 from tests.gateways.kafka_reading import read_topic
 from tests.infra_fixtures import REPO
 
-pytestmark = [
-    pytest.mark.kafka,
-    pytest.mark.faults,
-    # Opt-in until the relay's recovery is fixed: in about one run in three here, after a
-    # broker is killed the relay's transactional producer does not publish again within
-    # three minutes (issue #16's note). Run with LIANDONG_CLUSTER_TESTS=1.
-    pytest.mark.skipif(
-        not os.environ.get("LIANDONG_CLUSTER_TESTS"),
-        reason="opt-in (LIANDONG_CLUSTER_TESTS=1): the relay does not always resume after a "
-        "broker dies (issue #16)",
-    ),
-]
+pytestmark = [pytest.mark.kafka, pytest.mark.faults]
 BASE_PORT = 29092
 
 
