@@ -7,12 +7,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from prometheus_client import Counter, Histogram
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_JSON, TYPE_BASE
@@ -44,35 +43,55 @@ def configure_json_logging() -> None:
     root.setLevel(logging.INFO)
 
 
-class RequestContext(BaseHTTPMiddleware):
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id[:64]
+class RequestContext:
+    """Gives each request an id (X-Request-ID), counts and times it, adds the security
+    headers and writes one JSON access-log line. Plain ASGI rather than Starlette's
+    BaseHTTPMiddleware: that one runs every request through a task and a stream of its
+    own, which profiling showed was a fifth of the event loop's work on a command."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        request.state.request_id = request_id
         started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        LATENCY.labels(request.method, path).observe(elapsed)
-        response.headers["X-Request-ID"] = request.state.request_id
-        secure(request, response)
-        access_log.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": request.state.request_id,
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "ms": round(elapsed * 1000, 1),
-                    "unit": getattr(request.state, "unit", None),
-                }
-            },
-        )
-        return response
+        status = 500  # what the client gets if the application fails before answering
+
+        async def send_with_context(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                secure(request, headers)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_context)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            REQUESTS.labels(request.method, path, str(status)).inc()
+            LATENCY.labels(request.method, path).observe(elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": request.method,
+                        "path": request.url.path,
+                        "status": status,
+                        "ms": round(elapsed * 1000, 1),
+                        "unit": getattr(request.state, "unit", None),
+                    }
+                },
+            )
 
 
 SECURITY_HEADERS = {
@@ -87,15 +106,15 @@ SECURITY_HEADERS = {
 DOCUMENT_PAGES = ("/docs", "/redoc")
 
 
-def secure(request: Request, response: Response) -> None:
+def secure(request: Request, headers: MutableHeaders) -> None:
     """Security headers on every response: no sniffing, no framing, no caching of answers
     that may hold a case, no script from anywhere in what the API returns."""
     for name, value in SECURITY_HEADERS.items():
         if name == "Content-Security-Policy" and request.url.path.startswith(DOCUMENT_PAGES):
             continue
-        response.headers.setdefault(name, value)
+        headers.setdefault(name, value)
     if request.url.scheme == "https":
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        headers["Strict-Transport-Security"] = "max-age=31536000"
 
 
 class BodyGuard:
