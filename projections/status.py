@@ -207,6 +207,7 @@ class StatusProjection:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, WorkingCase] = OrderedDict()
         self._stored: dict[str, str] = {}  # the batch's stored case images (apply_all)
+        self._changes: list[tuple[str, ...]] = []  # the batch's inbox changes, in order
         self._told_in_batch = 0
 
     def t(self, table: str) -> str:
@@ -289,6 +290,12 @@ class StatusProjection:
                     self._write(case_id, working, rows)
             for table, table_rows in rows.items():
                 tx.executemany(self._upsert_sql(table), table_rows)
+            if self._changes:
+                tx.executemany(
+                    f"INSERT INTO {self.t('changes')} (unit, case_id, task_id, change, kind, "
+                    "at) VALUES (?, ?, ?, ?, ?, ?)",
+                    self._changes,
+                )
             if self._told_in_batch:
                 tx.execute(
                     f"DELETE FROM {self.t('changes')} WHERE seq < "
@@ -299,7 +306,7 @@ class StatusProjection:
             self.forget()  # the transaction rolls back: what the cache holds may be ahead
             raise
         finally:
-            self._stored = {}
+            self._stored, self._changes = {}, []
         for case_id, working in touched.items():
             self._cache[case_id] = working
             self._cache.move_to_end(case_id)
@@ -347,15 +354,12 @@ class StatusProjection:
             self._told(tx, working, changes)
 
     def _told(self, tx: Tx, working: WorkingCase, changes: list[ItemChange]) -> None:
-        """Records what one event changed in which unit's inbox (the live stream's log)."""
-        tx.executemany(
-            f"INSERT INTO {self.t('changes')} (unit, case_id, task_id, change, kind, at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (x.unit, str(working.case.id), x.task.task_id, x.change.value, x.kind.value,
-                 working.last["at"])
-                for x in changes
-            ],
+        """Notes what one event changed in which unit's inbox (the live stream's log),
+        written with the batch's rows (one statement for the batch, in event order)."""
+        self._changes.extend(
+            (x.unit, str(working.case.id), x.task.task_id, x.change.value, x.kind.value,
+             working.last["at"])
+            for x in changes
         )  # fmt: skip
         self._told_in_batch += len(changes)
 
