@@ -62,12 +62,13 @@ def generate(enterprises: int, seed: int) -> Liandong:
 
 
 def publish(app: Liandong, bootstrap: str, topics: Topics) -> int:
-    """Every event of `app`'s log onto the events topic, as the relay writes it."""
+    """Every event of `app`'s log onto the events topic, as the relay writes it; returns
+    how many (the log's positions may have gaps, so not the last position)."""
     ensure_topics(bootstrap, [topics.events])
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024
     )
-    previous, start = 0, 1
+    previous, start, published = 0, 1, 0
     while notifications := app.recorder.select_notifications(start=start, limit=10_000):
         for notification in notifications:
             state = {
@@ -82,10 +83,11 @@ def publish(app: Liandong, bootstrap: str, topics: Topics) -> int:
                 topics.events.name, key=envelope.key, value=envelope.value, headers=envelope.headers
             )
             previous = notification.id
+            published += 1
         start = notifications[-1].id + 1
     producer.flush()
     producer.close()
-    return previous
+    return published
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:

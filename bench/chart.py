@@ -31,8 +31,10 @@ def bars(figures: dict[str, Any]) -> list[tuple[str, float, float | None]]:
         out.append(("status catch-up, 1 process / raw consumer",
                     scale["status_one_process_events_per_s"] / raw, None))  # fmt: skip
         out.append(("status catch-up, 2 processes / 1 process", scale["two_over_one"], 1.6))
-        out.append(("end to end: 180 s / time taken (x events/2M)",
-                    180 / scale["end_to_end_s"] * 2_000_000 / scale["events"], 1.0))  # fmt: skip
+        # The end-to-end time, scaled linearly to the city's 2,000,000 events, against
+        # the 3-minute goal (above 1: faster than the goal).
+        at_city = scale["end_to_end_s"] * 2_000_000 / scale["events"]
+        out.append(("end to end at 2M events: 180 s / time", 180 / at_city, 1.0))
     return out
 
 
