@@ -31,6 +31,9 @@ def _serve(args: argparse.Namespace) -> int:
     from api.http_protocol import IMPORT_PATH as NODELAY_HTTP
 
     settings = Settings()
+    if args.processes < 1:
+        print("liandong serve: --processes must be at least 1", file=sys.stderr)
+        return 2
     if args.processes > 1 and args.workers:
         print(
             "liandong serve: --workers runs the relay and the projections inside the API "

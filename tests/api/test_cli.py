@@ -11,8 +11,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,6 +59,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_answering(
+    process: subprocess.Popen[Any],
+    answers: Callable[[], bool],
+    said: Callable[[], str],
+    what: str,
+    timeout_s: float = 120,
+) -> None:
+    """Waits for a server process to answer; fails with its output if it exits first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, said()
+        try:
+            if answers():
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def server(env: dict[str, str]) -> Iterator[str]:
     """`liandong serve --demo --workers`: the whole system in one process."""
@@ -70,17 +91,13 @@ def server(env: dict[str, str]) -> Iterator[str]:
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
     try:
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve --demo never answered /health with 200"
-            time.sleep(0.2)
+        wait_until_answering(
+            process,
+            lambda: httpx.get(f"{url}/health", timeout=2).status_code == 200,
+            lambda: process.stdout.read() if process.stdout else "",
+            "serve --demo never answered /health with 200",
+        )
         yield url
     finally:
         process.send_signal(signal.SIGINT)

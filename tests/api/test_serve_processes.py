@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +20,7 @@ from uvicorn.server import ServerState
 from api.http_protocol import NoDelayHTTPProtocol
 from api.settings import store_env
 from domain.application import Liandong
-from tests.api.test_cli import CLI, env, free_port, liandong
+from tests.api.test_cli import CLI, env, free_port, liandong, wait_until_answering
 
 TOWN = "town:degan"
 __all__ = ["env"]  # the CLI tests' stores and broker, a fixture here too
@@ -71,17 +70,13 @@ def two_processes(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
     try:
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                httpx.get(f"{url}/openapi.json", timeout=2).raise_for_status()
-                break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve --processes 2 never answered"
-            time.sleep(0.2)
+        wait_until_answering(
+            process,
+            lambda: httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200,
+            (tmp_path / "serve.log").read_text,
+            "serve --processes 2 never answered",
+        )
         yield url
     finally:
         process.send_signal(signal.SIGINT)
@@ -118,3 +113,8 @@ def test_two_api_processes_on_postgresql_record_every_command(
 def test_several_processes_cannot_run_the_workers_inside(env: dict[str, str]) -> None:
     refused = liandong(env, "serve", "--processes", "2", "--workers", expect=2)
     assert refused == ""
+
+
+@pytest.mark.parametrize("count", ["0", "-3"])
+def test_a_count_of_processes_below_one_is_refused(env: dict[str, str], count: str) -> None:
+    liandong(env, "serve", "--processes", count, expect=2)
