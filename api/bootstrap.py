@@ -99,9 +99,10 @@ class Services:
             beacon=self.beacon("relay"),
         )
 
-    def beacon(self, worker: str) -> Beacon:
-        """Where a worker of this deployment tells /health how it fares."""
-        return Beacon(self.settings.view_store, worker)
+    def beacon(self, worker: str, *, member: bool = False) -> Beacon:
+        """Where a worker of this deployment tells /health how it fares; `member`: one of
+        several processes of a consumer group, each with a row of its own."""
+        return Beacon(self.settings.view_store, worker, member=member)
 
     def receipt_gateway(self, group_id: str = "liandong-receipts") -> ReceiptGateway:
         return ReceiptGateway(
@@ -109,7 +110,8 @@ class Services:
             self.settings.kafka(),
             self.topics,
             group_id,
-            self.beacon("receipts"),
+            # Any number of receipts processes may share the group's partitions.
+            self.beacon("receipts", member=True),
             self.settings.utility_public_keys(),
         )
 
@@ -133,7 +135,7 @@ class Services:
             "notify": NotifyProjection(),
         }
 
-    def webhooks(self) -> Webhooks:
+    def webhooks(self, member: bool = False) -> Webhooks:
         s = self.settings
         return Webhooks(
             self.views(),
@@ -147,12 +149,12 @@ class Services:
             allow_private=s.webhook_allow_private,
             lanes=s.webhook_lanes,
             lease_seconds=s.webhook_lease_seconds,
-            beacon=self.beacon("webhooks"),
+            beacon=self.beacon("webhooks", member=member),
         )
 
     def notify(self, in_group: bool = False) -> list[tuple[str, Callable[[threading.Event], None]]]:
         """`liandong notify`: the outbox projection and the webhooks that post it."""
-        webhooks, outbox = self.webhooks(), self.projection_runner("notify", in_group)
+        webhooks, outbox = self.webhooks(in_group), self.projection_runner("notify", in_group)
         outbox.on_applied = webhooks.doorbell.ring  # a new delivery is posted at once
         return [("projection:notify", outbox.run), ("webhooks", webhooks.run)]
 
@@ -164,7 +166,7 @@ class Services:
             self.settings.kafka(),
             self.topics.events.name,
             feed_backlog=self.settings.projection_feed_backlog,
-            beacon=self.beacon(f"projection:{name}"),
+            beacon=self.beacon(f"projection:{name}", member=in_group),
             in_group=in_group,
         )
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from api.bootstrap import Services
 from gateways.kafka_probe import broker_answers, secured_broker_answers
 from projections.db import utc_text
-from projections.workers import STALE_SECONDS, WorkerRow, worker_rows
+from projections.workers import MEMBER_MARK, STALE_SECONDS, WorkerRow, group_of, worker_rows
 
 CHECK_TIMEOUT_SECONDS = 4.0
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
@@ -62,10 +62,7 @@ def _timed_rows(services: Services) -> dict[str, WorkerRow]:
         return {}
 
 
-def _worker_check(worker: str, rows: dict[str, WorkerRow]) -> Check:
-    row = rows.get(worker)
-    if row is None:
-        return Check(status="down", detail="has never reported: is it running?", seconds=0)
+def _row_facts(row: WorkerRow) -> list[str]:
     facts = [f"{row.state}", f"heartbeat {row.beat_age_seconds:g} s ago"]
     if row.lag is not None:
         facts.append(f"lag {row.lag}")
@@ -75,7 +72,30 @@ def _worker_check(worker: str, rows: dict[str, WorkerRow]) -> Check:
         facts.append(f"last error: {row.last_error}")
     if row.state != "failed" and row.beat_age_seconds > STALE_SECONDS:
         facts[0] = f"not running (last seen {row.state})"
-    return Check(status="up" if row.alive else "down", detail="; ".join(facts), seconds=0)
+    return facts
+
+
+def _worker_check(worker: str, rows: list[WorkerRow]) -> Check:
+    """One worker's check: its own row, or the rows of the processes of its group."""
+    if not rows:
+        return Check(status="down", detail="has never reported: is it running?", seconds=0)
+    if len(rows) == 1 and rows[0].worker == worker:
+        row = rows[0]
+        return Check(
+            status="up" if row.alive else "down", detail="; ".join(_row_facts(row)), seconds=0
+        )
+    # Several processes share the work (a consumer group), each with its own partitions:
+    # the worker is up while one of them runs, and a failed one fails the whole.
+    running = [row for row in rows if row.alive]
+    failed = any(row.state == "failed" for row in rows)
+    lag = sum(row.lag or 0 for row in running)
+    head = f"{len(running)} of {len(rows)} processes running, lag {lag}"
+    members = [
+        f"{row.worker.split(MEMBER_MARK, 1)[-1]}: {', '.join(_row_facts(row))}"
+        for row in sorted(rows, key=lambda row: row.worker)
+    ]
+    detail = "; ".join([f"failed: {head}" if failed else head, *members])
+    return Check(status="up" if running and not failed else "down", detail=detail, seconds=0)
 
 
 def check_health(services: Services) -> Health:
@@ -110,9 +130,11 @@ def check_health(services: Services) -> Health:
         "view_store": _timed("view store", view_store),
         "evidence_store": _timed("evidence store", evidence_store),
     }
-    rows = _timed_rows(services)
-    for worker in sorted(set(services.settings.expected_workers) | set(rows)):
-        checks[worker] = _worker_check(worker, rows)
+    groups: dict[str, list[WorkerRow]] = {}
+    for name, row in _timed_rows(services).items():
+        groups.setdefault(group_of(name), []).append(row)
+    for worker in sorted(set(services.settings.expected_workers) | set(groups)):
+        checks[worker] = _worker_check(worker, groups.get(worker, []))
     # Degraded: a store or the broker is down, an expected worker is not running, or any
     # worker failed. (Another worker that was stopped, a standby relay say, is shown only.)
     expected = set(services.settings.expected_workers)

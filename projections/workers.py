@@ -24,10 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from projections.db import Database, parse_utc, utc_text
+from projections.db import Database, Tx, parse_utc, utc_text
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,29 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+MEMBER_MARK = "@"  # "projection:status@host:pid": one process of a group
+FORGET_MEMBER_SECONDS = 4 * STALE_SECONDS  # a member row this old is of a process gone
+
+
+def group_of(worker: str) -> str:
+    """The worker a row reports for: a group member's row names its process after a '@'."""
+    return worker.split(MEMBER_MARK, 1)[0]
+
+
 class Beacon:
     """Writes one worker's heartbeat row. Writing is best effort: when the view store
-    itself is down the row goes stale, which /health reports as the truth it is."""
+    itself is down the row goes stale, which /health reports as the truth it is.
 
-    def __init__(self, view_store: str | None, worker: str) -> None:
-        self.view_store, self.worker = view_store, worker
+    `member`: this process is one of several sharing the work in a consumer group, each
+    with its own partitions and lag, so each writes a row of its own
+    (`worker@host:pid`); /health shows them together under `worker`."""
+
+    def __init__(self, view_store: str | None, worker: str, *, member: bool = False) -> None:
+        self.view_store, self.group = view_store, worker
+        self.worker = (
+            f"{worker}{MEMBER_MARK}{socket.gethostname()}:{os.getpid()}" if member else worker
+        )
+        self.member = member
         self._db: Database | None = None
         self._last: tuple[object, ...] = ()
         self._last_at = 0.0
@@ -100,6 +117,8 @@ class Beacon:
                     self._db = Database(self.view_store)
                     with self._db.transaction() as tx:
                         tx.execute(SCHEMA)
+                        if self.member:
+                            self._forget_departed(tx)
                 moment = utc_text(datetime.now(tz=UTC))
                 with self._db.transaction() as tx:
                     tx.execute(
@@ -130,6 +149,17 @@ class Beacon:
                 if self._db is not None:
                     self._db.close()
                     self._db = None
+
+    def _forget_departed(self, tx: Tx) -> None:
+        """Rows of this group's members that have not beaten for a minute belong to
+        processes that were killed or stopped: a group that restarts its members for a
+        year would otherwise list every process it ever ran."""
+        cutoff = datetime.now(tz=UTC) - timedelta(seconds=FORGET_MEMBER_SECONDS)
+        prefix = f"{self.group}{MEMBER_MARK}"
+        tx.execute(
+            "DELETE FROM worker_status WHERE substr(worker, 1, ?) = ? AND beat_at < ?",
+            (len(prefix), prefix, utc_text(cutoff)),
+        )
 
     def close(self) -> None:
         if self._db is not None:

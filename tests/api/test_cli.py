@@ -43,11 +43,15 @@ def liandong(env: dict[str, str], *args: str, expect: int = 0) -> str:
 
 
 def beating(env: dict[str, str], worker: str) -> bool:
-    """Whether the worker's heartbeat is in the view store (what /health reads)."""
+    """Whether the worker's heartbeat is in the view store (what /health reads); a member of
+    a consumer group beats as `worker@host:pid`."""
     path = env["LIANDONG_VIEW_STORE"].removeprefix("sqlite:///")
     try:
         with sqlite3.connect(path) as db:
-            rows = db.execute("SELECT 1 FROM worker_status WHERE worker = ?", (worker,)).fetchall()
+            rows = db.execute(
+                "SELECT 1 FROM worker_status WHERE worker = ? OR worker LIKE ?",
+                (worker, f"{worker}@%"),
+            ).fetchall()
     except sqlite3.Error:
         return False
     return bool(rows)
