@@ -23,6 +23,10 @@ ROLES: dict[str, list[str]] = {
     "relay": ["relay"],
     "receipts": ["receipts"],
     "projections": ["projections", "run"],
+    # The projections split: the audit chain in one process, the status view shared out
+    # among the processes of a consumer group.
+    "audit": ["projections", "run", "audit"],
+    "status-in-group": ["projections", "run", "status", "--in-group"],
 }
 
 
@@ -70,6 +74,7 @@ class System:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, role: str, name: str | None = None, **extra: str) -> None:
+        """Starts a process of `role` as `name` (several processes may share a role)."""
         name = name or role
         log = (self.root / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(

@@ -1,6 +1,8 @@
 """The fault suite (marker `faults`): while clients send commands over HTTP and a utility
 reports receipts over Kafka, each scenario kills parts of the running system at random
-instants and starts them again, as a tired operator or a crashing machine would. Then:
+instants and starts them again, as a tired operator or a crashing machine would. One
+scenario runs the receipts gateway and the status view as two processes each, sharing
+their topics' partitions in consumer groups, and kills one member at a time. Then:
 
 - every acknowledged command is stored once (keyed retries never record twice),
 - every stored event is published once (read_committed, to the topic's end),
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import threading
 import time
@@ -195,6 +198,33 @@ def broker_killed(system: System, rng: random.Random, stop: threading.Event) -> 
         run_script("infra/kafka/kafka.sh", "start", env=env)
 
 
+# The processes each scenario runs, by name and role; most run one process per role.
+ONE_EACH = {role: role for role in ("relay", "receipts", "projections", "api")}
+GROUPS = {
+    "relay": "relay",
+    "receipts-1": "receipts",
+    "receipts-2": "receipts",
+    "audit": "audit",
+    "status-1": "status-in-group",
+    "status-2": "status-in-group",
+    "api": "api",
+}
+
+
+def a_group_member_killed(system: System, rng: random.Random, stop: threading.Event) -> None:
+    """Two receipts gateways share the receipts topic and two status processes the events
+    topic, each pair in its consumer group; now one member is killed, its partitions move
+    to the other, and it comes back and is given a share again."""
+    members = {"receipts-1": "receipts", "receipts-2": "receipts"}
+    members |= {"status-1": "status-in-group", "status-2": "status-in-group"}
+    while not stop.is_set():
+        stop.wait(rng.uniform(1.0, 4.0))
+        name = rng.choice(sorted(members))
+        system.kill(name)
+        stop.wait(rng.uniform(0.0, 3.0))
+        system.start(members[name], name)
+
+
 SCENARIOS: dict[str, Chaos] = {
     "api killed": kill_and_restart("api"),
     "relay killed, second relays": second_relays,
@@ -202,7 +232,9 @@ SCENARIOS: dict[str, Chaos] = {
     "projections killed": kill_and_restart("projections"),
     "every process killed": kill_and_restart("api", "relay", "receipts", "projections"),
     "broker killed": broker_killed,
+    "a member of a consumer group killed": a_group_member_killed,
 }
+LAYOUTS: dict[str, dict[str, str]] = {"a member of a consumer group killed": GROUPS}
 
 
 @pytest.fixture
@@ -222,8 +254,9 @@ def test_nothing_acknowledged_is_lost_or_duplicated(system: System, scenario: st
         unit: KeyStore(Database(system.view_store)).issue(unit, "faults").key
         for unit in (TOWN, "economy", "district-office")
     }
-    for role in ("relay", "receipts", "projections", "api"):
-        system.start(role)
+    layout = LAYOUTS.get(scenario, ONE_EACH)
+    for name, role in layout.items():
+        system.start(role, name)
     tally = Tally()
     rng = random.Random(f"{scenario}-20261129")
     stop_chaos, stop_traffic = threading.Event(), threading.Event()
@@ -256,9 +289,9 @@ def test_nothing_acknowledged_is_lost_or_duplicated(system: System, scenario: st
     time.sleep(TRAFFIC_SECONDS)  # how long the traffic and the chaos run, not a wait
     stop_chaos.set()
     chaos.join()
-    for role in ("relay", "receipts", "projections", "api"):
-        if role not in system.processes:
-            system.start(role)
+    for name, role in layout.items():
+        if name not in system.processes:
+            system.start(role, name)
     stop_traffic.set()
     for thread in clients:
         thread.join()
@@ -270,6 +303,21 @@ def test_nothing_acknowledged_is_lost_or_duplicated(system: System, scenario: st
     print(f"  kills: {system.kills}")
     assert report["lost"] == 0, report
     assert report["duplicated"] == 0, report
+    if layout is GROUPS:  # each member worked on a share of its topic, not all or none
+        members = {"status-1": topics.events, "status-2": topics.events}
+        members |= {"receipts-1": topics.receipts, "receipts-2": topics.receipts}
+        for name, topic in members.items():
+            shares = shares_assigned(system.log(name), topic.name)
+            assert any(0 < share < topic.partitions for share in shares), (name, shares)
+
+
+ASSIGNMENT = re.compile(r"Updated partition assignment: \[(.*)\]")
+
+
+def shares_assigned(log: str, topic: str) -> list[int]:
+    """How many partitions of `topic` a member was given at each rebalance (as
+    kafka-python logs it)."""
+    return [found.count(f"topic='{topic}'") for found in ASSIGNMENT.findall(log)]
 
 
 def settle_and_check(system: System, topics: Topics, tally: Tally) -> dict[str, int]:
