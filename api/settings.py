@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # Threads that run commands and reads (FastAPI runs sync handlers in a pool). More
     # than the stores can serve at once only queue for a connection and for the GIL.
-    api_threads: int = Field(default=8, ge=1, le=200)
+    api_threads: int = Field(default=4, ge=1, le=200)
     topic_prefix: str = Field(default="liandong", description="prefix of every Kafka topic")
     event_partitions: int = Field(
         default=6,
