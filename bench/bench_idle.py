@@ -100,6 +100,31 @@ def order_latency(
     return latencies
 
 
+QUIET_SECONDS = 35.0  # longer than the reminders' interval (30 s)
+
+
+def settled(url: str, timeout_s: float) -> None:
+    """Until /health is ok, every worker reports a lag of 0, and no event has been recorded
+    for QUIET_SECONDS. Health is ok long before, while the views catch up; then the
+    reminders' first passes record work of their own on the demo campaign (a reminder
+    for each overdue task, a supervision notice and its task, reminders for those)."""
+    deadline = time.monotonic() + timeout_s
+    count, since = "", time.monotonic()
+    while True:
+        answer = httpx.get(url, timeout=10)
+        checks = answer.json()["checks"]
+        lags = [c["detail"] for c in checks.values() if "lag " in c["detail"]]
+        recorded = checks["event_store"]["detail"]
+        if recorded != count:
+            count, since = recorded, time.monotonic()
+        caught_up = answer.status_code == 200 and lags and all("lag 0" in d for d in lags)
+        if caught_up and time.monotonic() - since >= QUIET_SECONDS:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the system never settled: {checks}")
+        time.sleep(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -126,12 +151,8 @@ def main() -> None:
             18096,
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 120
-            while httpx.get("http://127.0.0.1:18095/health").status_code != 200:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the system never became healthy")
-                time.sleep(0.5)
-            time.sleep(5)  # the demo's events relayed and projected: now nothing happens
+            settled("http://127.0.0.1:18095/health", timeout_s=300)
+            time.sleep(5)  # the last batches' heartbeats and commits: now nothing happens
             system_share = idle_share(system.pid, args.seconds)
             bare_share = idle_share(bare.pid, args.seconds)
             keys = {u: demo_key(data, u) for u in ("town:degan", "economy")}
