@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +30,8 @@ from projections.runner import Projection, ProjectionRunner, setup
 from projections.status import StatusProjection
 from projections.workers import SCHEMA as WORKERS_SCHEMA
 from projections.workers import Beacon
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -181,14 +185,46 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now) -> Se
     units = (
         UnitsRegistry.from_file(settings.units_file) if settings.units_file else default_registry()
     )
-    app = Liandong(
-        env=settings.event_store_env(),
-        units=units,
-        clock=clock,
-        follow_up_check=timedelta(days=settings.follow_up_check_days),
-        remind_before=timedelta(days=settings.remind_before_days),
-    )
-    app.record_registry()  # the registry this process enforces, on the audit trail
+
+    def open_app() -> Liandong:
+        app = Liandong(
+            env=settings.event_store_env(),
+            units=units,
+            clock=clock,
+            follow_up_check=timedelta(days=settings.follow_up_check_days),
+            remind_before=timedelta(days=settings.remind_before_days),
+        )
+        try:
+            app.record_registry()  # the registry this process enforces, on the audit trail
+        except BaseException:
+            app.close()
+            raise
+        return app
+
+    app = while_store_busy(open_app)
     services = Services(settings=settings, app=app)
     app.evidence_held = lambda sha256: services.evidence.has(sha256)
     return services
+
+
+STARTUP_PATIENCE_SECONDS = 60.0
+
+
+def while_store_busy(open_app: Callable[[], Liandong]) -> Liandong:
+    """Opens the event store, waiting while a SQLite file is locked by another process.
+
+    Each operation waits 5 s for SQLite's lock, and a command that waits longer fails with
+    503. A process starting must wait longer: processes started together race to make a
+    new file's tables and journal mode, and a long import may hold the lock. Without this
+    a worker died at startup ("database is locked", seen when three projection processes
+    started at once); a supervisor would restart it, but nothing needs to fail."""
+    deadline = time.monotonic() + STARTUP_PATIENCE_SECONDS
+    while True:
+        try:
+            return open_app()
+        except Exception as exc:
+            locked = "database is locked" in str(exc) or "database is busy" in str(exc)
+            if not locked or time.monotonic() > deadline:
+                raise
+            log.warning("the event store is locked by another process; waiting: %s", exc)
+            time.sleep(0.5)
