@@ -142,6 +142,34 @@ class Processes:
             process.wait(timeout=60)
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """CPU time a process has used (with `children`, also its children that have exited:
+    PostgreSQL's backends come and go under the postmaster)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # it has exited
+        return 0.0
+    used = int(fields[11]) + int(fields[12])
+    if children:
+        used += int(fields[13]) + int(fields[14])
+    return used / TICKS
+
+
+def named(command: str) -> list[int]:
+    """Processes whose command line contains `command`."""
+    found = subprocess.run(["pgrep", "-f", command], capture_output=True, text=True).stdout
+    return [int(pid) for pid in found.split()]
+
+
+def services_cpu() -> dict[str, float]:
+    """CPU time so far of the database server (all its processes) and the Kafka broker."""
+    postgres = sum(cpu_seconds(pid, children=True) for pid in named("postgres"))
+    return {"postgres": postgres, "kafka": sum(cpu_seconds(pid) for pid in named("kafka.Kafka"))}
+
+
 def until(done: Callable[[], bool], processes: Processes, timeout_s: float = 3600) -> None:
     deadline = time.monotonic() + timeout_s
     while not done():
@@ -177,19 +205,24 @@ def status_run(
 
 def end_to_end(
     dsn: str, bootstrap: str, topics: Topics, ends: dict[int, int], events: int
-) -> tuple[float, dict[str, float]]:
+) -> tuple[float, dict[str, float], dict[str, float]]:
     """Wall time for the status view split over two processes and the audit trail in a
-    third to reach every event from nothing; and when each view got there."""
+    third to reach every event from nothing; when each view got there; and the CPU time
+    each part used meanwhile (the projection processes, PostgreSQL, the broker)."""
     with postgres_schema(dsn) as url, tempfile.TemporaryDirectory() as tmp:
         db, processes = Database(url), Processes(url, bootstrap, topics, Path(tmp))
         started = time.perf_counter()
+        services_before = services_cpu()
         finished: dict[str, float] = {}
+        used: dict[str, float] = {}
 
         def everything() -> bool:
             if "status" not in finished and applied(db, "status", topics.events.name) == ends:
                 finished["status"] = time.perf_counter() - started
+                used["status"] = sum(cpu_seconds(p.pid) for p in processes.running[:2])
             if "audit" not in finished and audit_count(db) == events:
                 finished["audit"] = time.perf_counter() - started
+                used["audit"] = cpu_seconds(processes.running[2].pid)
             return len(finished) == 2
 
         try:
@@ -197,7 +230,11 @@ def end_to_end(
             processes.start("status", "--in-group")
             processes.start("audit")
             until(everything, processes)
-            return time.perf_counter() - started, finished
+            wall = time.perf_counter() - started
+            services_after = services_cpu()
+            for name, before in services_before.items():
+                used[name] = services_after[name] - before
+            return wall, finished, used
         finally:
             processes.stop()
             db.close()
@@ -248,7 +285,8 @@ def measure(bootstrap: str, dsn: str, topics: Topics, events: int) -> dict[str, 
     assert raw_count == events, (raw_count, events)
     one_s = status_run(1, dsn, bootstrap, topics, ends)
     two_s = status_run(2, dsn, bootstrap, topics, ends)
-    wall_s, finished = end_to_end(dsn, bootstrap, topics, ends, events)
+    wall_s, finished, used = end_to_end(dsn, bootstrap, topics, ends, events)
+    cpu_total = sum(used.values())
     return {
         "partitions": len(ends),
         "raw_consumer_events_per_s": round(events / raw_s),
@@ -260,6 +298,13 @@ def measure(bootstrap: str, dsn: str, topics: Topics, events: int) -> dict[str, 
         "end_to_end_s": round(wall_s, 1),
         "end_to_end_status_s": round(finished["status"], 1),
         "end_to_end_audit_s": round(finished["audit"], 1),
+        "end_to_end_cpu_s": {name: round(seconds, 1) for name, seconds in used.items()},
+        "end_to_end_cpu_total_s": round(cpu_total, 1),
+        # The CPU the whole run needs, against what 3 minutes of the machine's cores give:
+        # no split of the work among processes can finish faster than this allows.
+        "end_to_end_cpu_per_event_us": round(cpu_total / events * 1e6),
+        "cores_for_three_minutes_at_2m_events": round(cpu_total / events * 2_000_000 / 180, 1),
+        "cores_here": os.cpu_count(),
     }
 
 
@@ -285,6 +330,14 @@ def print_figures(f: dict[str, Any]) -> None:
                 "end to end: status x2 + audit",
                 f"{f['end_to_end_s']} s (status {f['end_to_end_status_s']} s, audit "
                 f"{f['end_to_end_audit_s']} s; goal at 2,000,000 events < 180 s)",
+            ),
+            (
+                "end to end: CPU used",
+                f"{f['end_to_end_cpu_total_s']} s ("
+                + ", ".join(f"{k} {v} s" for k, v in f["end_to_end_cpu_s"].items())
+                + f"), {f['end_to_end_cpu_per_event_us']} us per event: 2,000,000 events in "
+                f"180 s need {f['cores_for_three_minutes_at_2m_events']} cores "
+                f"(this machine has {f['cores_here']})",
             ),
         ],
     )
