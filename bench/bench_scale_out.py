@@ -70,6 +70,7 @@ def publish(app: Liandong, bootstrap: str, topics: Topics) -> int:
     )
     previous, start, published = 0, 1, 0
     while notifications := app.recorder.select_notifications(start=start, limit=10_000):
+        sent = []
         for notification in notifications:
             state = {
                 "originator_id": str(notification.originator_id),
@@ -79,13 +80,22 @@ def publish(app: Liandong, bootstrap: str, topics: Topics) -> int:
             envelope = wrap_state(
                 notification.topic.rpartition(":")[2], state, notification.id, previous
             )
-            producer.send(
-                topics.events.name, key=envelope.key, value=envelope.value, headers=envelope.headers
+            sent.append(
+                producer.send(
+                    topics.events.name,
+                    key=envelope.key,
+                    value=envelope.value,
+                    headers=envelope.headers,
+                )
             )
             previous = notification.id
             published += 1
+        # Every record acknowledged, or the run stops: a city run once lost 42,159 of
+        # 2,011,655 records to batches that expired on a busy broker, unseen.
+        producer.flush()
+        for future in sent:
+            future.get(timeout=0)
         start = notifications[-1].id + 1
-    producer.flush()
     producer.close()
     return published
 
