@@ -17,12 +17,13 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer
 
 from api.settings import store_env
-from bench.common import kafka_bootstrap, percentile, report, timed
+from bench.common import acknowledged, kafka_bootstrap, percentile, report, timed
 from domain import commands as c
 from domain.application import Liandong
 from domain.values import Actor, LegalBasis, OrderKind, Utility
@@ -78,12 +79,19 @@ def throughput(bootstrap: str, events: int) -> list[tuple[str, str]]:
             bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True
         )
 
+        sent: list[Any] = []
+
         def raw() -> None:
             for e in envelopes:
-                producer.send(raw_topics.events.name, key=e.key, value=e.value, headers=e.headers)
+                sent.append(
+                    producer.send(
+                        raw_topics.events.name, key=e.key, value=e.value, headers=e.headers
+                    )
+                )
             producer.flush()
 
         _, raw_seconds = timed(raw)
+        acknowledged(producer, sent)  # a baseline that dropped records would flatter itself
         producer.close()
 
         topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}")

@@ -37,7 +37,15 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from api.campaign import SettableClock, campaign_start, run_campaign
 from api.settings import store_env
 from bench.bench_projections import drop_topics, raw_read
-from bench.common import REPO, kafka_bootstrap, postgres_dsn, postgres_schema, report, timed
+from bench.common import (
+    REPO,
+    acknowledged,
+    kafka_bootstrap,
+    postgres_dsn,
+    postgres_schema,
+    report,
+    timed,
+)
 from domain.application import Liandong
 from gateways.envelope import wrap_state
 from gateways.topics import Topics, ensure_topics
@@ -90,11 +98,7 @@ def publish(app: Liandong, bootstrap: str, topics: Topics) -> int:
             )
             previous = notification.id
             published += 1
-        # Every record acknowledged, or the run stops: a city run once lost 42,159 of
-        # 2,011,655 records to batches that expired on a busy broker, unseen.
-        producer.flush()
-        for future in sent:
-            future.get(timeout=0)
+        acknowledged(producer, sent)
         start = notifications[-1].id + 1
     producer.close()
     return published
