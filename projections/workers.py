@@ -153,12 +153,14 @@ class Beacon:
     def _forget_departed(self, tx: Tx) -> None:
         """Rows of this group's members that have not beaten for a minute belong to
         processes that were killed or stopped: a group that restarts its members for a
-        year would otherwise list every process it ever ran."""
+        year would otherwise list every process it ever ran. So does the worker's own row
+        from before it ran as a group."""
         cutoff = datetime.now(tz=UTC) - timedelta(seconds=FORGET_MEMBER_SECONDS)
         prefix = f"{self.group}{MEMBER_MARK}"
         tx.execute(
-            "DELETE FROM worker_status WHERE substr(worker, 1, ?) = ? AND beat_at < ?",
-            (len(prefix), prefix, utc_text(cutoff)),
+            "DELETE FROM worker_status WHERE (substr(worker, 1, ?) = ? OR worker = ?) "
+            "AND beat_at < ?",
+            (len(prefix), prefix, self.group, utc_text(cutoff)),
         )
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ mid-delivery loses nothing."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -344,5 +345,62 @@ def test_a_notify_process_killed_mid_delivery_loses_nothing(
         second.send_signal(signal.SIGTERM)
         code = second.wait(timeout=60)
     assert code == 0, second.stderr.read() if second.stderr else ""
+    check_received(api, sid, receiver)
+    receiver.stop()
+
+
+ASSIGNED = re.compile(r"notify: assigned partitions \[([0-9, ]*)\]")
+
+
+def last_assignment(log: Path) -> set[int] | None:
+    """The outbox partitions a `notify --in-group` process was last given, from its log."""
+    found = ASSIGNED.findall(log.read_text(errors="replace")) if log.exists() else []
+    return {int(p) for p in found[-1].split(",") if p.strip()} if found else None
+
+
+def test_two_notify_processes_in_a_group_share_the_outbox_and_one_killed_loses_nothing(
+    without_notify: Api, tmp_path: Path
+) -> None:
+    """`liandong notify --in-group` twice: the outbox's partitions are split between them;
+    one is SIGKILLed mid-delivery; the other is given its partitions and its leases run
+    out, and every delivery arrives (a duplicate only as the same message)."""
+    api, config = without_notify, without_notify.services.settings
+    names = ("event_store", "view_store", "kafka_bootstrap", "topic_prefix", *WEBHOOK_SETTINGS)
+    env = {
+        **os.environ,
+        **{f"LIANDONG_{name.upper()}": str(getattr(config, name)) for name in names},
+        "LIANDONG_DATA_DIR": str(tmp_path / "data"),
+    }
+    logs = [tmp_path / "notify-1.log", tmp_path / "notify-2.log"]
+    members = [
+        subprocess.Popen(
+            [CLI, "notify", "--in-group"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        )
+        for log in logs
+    ]
+    everything = set(range(api.services.topics.event_partitions))
+    receiver = Receiver(lambda n: 0.2).start()  # slow enough to be killed mid-delivery
+    try:
+
+        def split() -> bool:
+            first, second = (last_assignment(log) or set() for log in logs)
+            return bool(first and second) and not first & second and first | second == everything
+
+        wait_for(split, "the two processes split the outbox's partitions")
+        sid = subscribe(api, receiver)
+        campaign(api, cases=8)
+        wait_for(lambda: receiver.requests >= 3, "deliveries are under way")
+        members[0].send_signal(signal.SIGKILL)
+        members[0].wait(timeout=30)
+        total = campaign_deliveries(api)
+        assert len(receiver.snapshot()) < total, "killed before the end"
+        wait_for(lambda: last_assignment(logs[1]) == everything, "the survivor took over")
+        wait_for(lambda: all_delivered(api, sid, total), "all delivered by the survivor")
+    finally:
+        for member in members:
+            if member.poll() is None:
+                member.send_signal(signal.SIGTERM)
+        codes = [member.wait(timeout=60) for member in members]
+    assert codes[1] == 0, logs[1].read_text()[-2000:]
     check_received(api, sid, receiver)
     receiver.stop()

@@ -134,9 +134,12 @@ def test_a_starting_member_forgets_members_gone_for_a_minute_but_not_a_live_one(
     views = f"sqlite:///{tmp_path / 'views.sqlite'}"
     gone = member_reports(views, "running", lag=0)
     live = member_reports(views, "running", lag=0)
-    age(tmp_path / "views.sqlite", gone, FORGET_MEMBER_SECONDS + 1)
+    Beacon(views, WORKER).report("stopped")  # when it ran as one process, before the group
+    for row in (gone, WORKER):
+        age(tmp_path / "views.sqlite", row, FORGET_MEMBER_SECONDS + 1)
     age(tmp_path / "views.sqlite", live, STALE_SECONDS - 1)
     Beacon(views, "relay").report("running")  # another worker's row: not this group's
+    age(tmp_path / "views.sqlite", "relay", FORGET_MEMBER_SECONDS + 1)
 
     newcomer = member_reports(views, "starting", lag=0)
 
