@@ -13,7 +13,7 @@ from api.deps import ServicesDep
 from api.errors import ApiError
 from gateways.asyncapi import document
 from gateways.signing import key_set
-from projections.workers import worker_rows
+from projections.workers import MEMBER_MARK, worker_rows
 
 router = APIRouter(tags=["meta"])
 
@@ -45,10 +45,13 @@ def metrics(services: ServicesDep, request: Request) -> Response:
     WORKER_AGE.clear()
     WORKER_UP.clear()
     for row in worker_rows(services.db).values():
+        # A process of a group is labelled by its worker and itself, so that a rule such
+        # as max by (worker) (liandong_worker_up) holds however many processes run.
+        worker, _, process = row.worker.partition(MEMBER_MARK)
         if row.lag is not None:
-            WORKER_LAG.labels(row.worker).set(row.lag)
-        WORKER_AGE.labels(row.worker).set(row.beat_age_seconds)
-        WORKER_UP.labels(row.worker).set(1 if row.alive else 0)
+            WORKER_LAG.labels(worker, process).set(row.lag)
+        WORKER_AGE.labels(worker, process).set(row.beat_age_seconds)
+        WORKER_UP.labels(worker, process).set(1 if row.alive else 0)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -76,10 +79,17 @@ def allow_metrics(services: Services, request: Request) -> None:
     )
 
 
+# `process`: host:pid of one process of a consumer group, empty for a worker run once.
 WORKER_LAG = Gauge(
-    "liandong_worker_lag", "records or events a worker last reported behind", ["worker"]
+    "liandong_worker_lag",
+    "records or events a worker last reported behind",
+    ["worker", "process"],
 )
 WORKER_AGE = Gauge(
-    "liandong_worker_heartbeat_age_seconds", "age of a worker's last report", ["worker"]
+    "liandong_worker_heartbeat_age_seconds",
+    "age of a worker's last report",
+    ["worker", "process"],
 )
-WORKER_UP = Gauge("liandong_worker_up", "1 when a worker reports running recently", ["worker"])
+WORKER_UP = Gauge(
+    "liandong_worker_up", "1 when a worker reports running recently", ["worker", "process"]
+)

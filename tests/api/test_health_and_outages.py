@@ -197,5 +197,5 @@ def test_metrics_show_the_relays_own_report_not_a_lag_of_zero(tmp_path: Path) ->
         server.terminate()
         server.wait(timeout=30)
     assert "liandong_relay_lag_events" not in text
-    assert 'liandong_worker_lag{worker="relay"} 37.0' in text
-    assert 'liandong_worker_up{worker="relay"} 1.0' in text
+    assert 'liandong_worker_lag{process="",worker="relay"} 37.0' in text
+    assert 'liandong_worker_up{process="",worker="relay"} 1.0' in text

@@ -160,3 +160,28 @@ def test_a_single_process_worker_keeps_its_own_row_and_plain_detail(
     assert check.detail.startswith("running; heartbeat"), check.detail
     assert "lag 2" in check.detail
     assert "position 12" in check.detail
+
+
+def test_metrics_label_each_process_of_a_group_under_its_worker(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """So that `max by (worker) (liandong_worker_up)` holds however many processes run."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    views = f"sqlite:///{tmp_path / 'views.sqlite'}"
+    members = [member_reports(views, "running", lag=n) for n in (1, 2)]
+    settings = Settings(
+        event_store="memory://",
+        view_store=views,
+        kafka_bootstrap=kafka_bootstrap,
+        data_dir=tmp_path,
+    )
+    with TestClient(create_app(bootstrap(settings))) as client:
+        text = client.get("/metrics").text
+
+    for member, lag in zip(members, (1, 2), strict=True):
+        process = member.split("@", 1)[1]
+        assert f'liandong_worker_up{{process="{process}",worker="{WORKER}"}} 1.0' in text
+        assert f'liandong_worker_lag{{process="{process}",worker="{WORKER}"}} {lag}.0' in text
