@@ -23,14 +23,13 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from api.settings import store_env
 from bench.common import (
-    acknowledged,
+    Publisher,
     kafka_bootstrap,
     percentile,
     postgres_dsn,
@@ -120,7 +119,7 @@ def fill_topic(
     # audit trail of a real one would be (about 6,700 a day at 2,000,000 events).
     start = datetime(2021, 11, 1, tzinfo=UTC)
     step = timedelta(days=300) / max(events, 1)
-    sent: list[Any] = []
+    publisher = Publisher(producer, topics.events.name)
     while position < events:
         renames: dict[str, str] = {}
         for _, state in base:
@@ -137,17 +136,8 @@ def fill_topic(
             moved["timestamp"] = (start + position * step).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             position += 1
             envelope = wrap_state(name, moved, position, position - 1)
-            sent.append(
-                producer.send(
-                    topics.events.name,
-                    key=envelope.key,
-                    value=envelope.value,
-                    headers=envelope.headers,
-                )
-            )
-            if len(sent) >= 10_000:
-                acknowledged(producer, sent)
-    acknowledged(producer, sent)
+            publisher.send(envelope)
+    publisher.finish()
     producer.close()
     return position
 

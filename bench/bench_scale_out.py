@@ -39,7 +39,7 @@ from api.settings import store_env
 from bench.bench_projections import drop_topics, raw_read
 from bench.common import (
     REPO,
-    acknowledged,
+    Publisher,
     kafka_bootstrap,
     postgres_dsn,
     postgres_schema,
@@ -76,9 +76,9 @@ def publish(app: Liandong, bootstrap: str, topics: Topics) -> int:
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024
     )
+    publisher = Publisher(producer, topics.events.name)
     previous, start, published = 0, 1, 0
     while notifications := app.recorder.select_notifications(start=start, limit=10_000):
-        sent = []
         for notification in notifications:
             state = {
                 "originator_id": str(notification.originator_id),
@@ -88,18 +88,11 @@ def publish(app: Liandong, bootstrap: str, topics: Topics) -> int:
             envelope = wrap_state(
                 notification.topic.rpartition(":")[2], state, notification.id, previous
             )
-            sent.append(
-                producer.send(
-                    topics.events.name,
-                    key=envelope.key,
-                    value=envelope.value,
-                    headers=envelope.headers,
-                )
-            )
+            publisher.send(envelope)
             previous = notification.id
             published += 1
-        acknowledged(producer, sent)
         start = notifications[-1].id + 1
+    publisher.finish()
     producer.close()
     return published
 

@@ -33,6 +33,27 @@ def acknowledged(producer: Any, sent: list[Any]) -> None:
     sent.clear()
 
 
+class Publisher:
+    """Sends envelopes (gateways.envelope) to one topic as the relay writes them, and
+    reads every send's result each `every` records and at `finish` (see acknowledged)."""
+
+    def __init__(self, producer: Any, topic: str, every: int = 10_000) -> None:
+        self.producer, self.topic, self.every = producer, topic, every
+        self.sent: list[Any] = []
+
+    def send(self, envelope: Any) -> None:
+        self.sent.append(
+            self.producer.send(
+                self.topic, key=envelope.key, value=envelope.value, headers=envelope.headers
+            )
+        )
+        if len(self.sent) >= self.every:
+            acknowledged(self.producer, self.sent)
+
+    def finish(self) -> None:
+        acknowledged(self.producer, self.sent)
+
+
 def kafka_bootstrap() -> str:
     """The bench broker: LIANDONG_BENCH_KAFKA_BOOTSTRAP, or the local infra broker."""
     configured = os.environ.get("LIANDONG_BENCH_KAFKA_BOOTSTRAP")

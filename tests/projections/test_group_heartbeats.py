@@ -47,16 +47,20 @@ def age(path: Path, worker: str, seconds: float) -> None:
         db.execute("UPDATE worker_status SET beat_at = ? WHERE worker = ?", (then, worker))
 
 
-def health(views: str, kafka_bootstrap: str) -> tuple[str, Check]:
-    """/health's verdict and its check of the group, with the broker and stores up."""
-    settings = Settings(
+def deployment(views: str, kafka_bootstrap: str) -> Settings:
+    """An API process of the deployment whose workers report into `views`."""
+    return Settings(
         event_store="memory://",
         view_store=views,
         kafka_bootstrap=kafka_bootstrap,
         data_dir=Path(views.removeprefix("sqlite:///")).parent,
         expected_workers=[WORKER],
     )
-    services = bootstrap(settings)
+
+
+def health(views: str, kafka_bootstrap: str) -> tuple[str, Check]:
+    """/health's verdict and its check of the group, with the broker and stores up."""
+    services = bootstrap(deployment(views, kafka_bootstrap))
     try:
         report = check_health(services)
     finally:
@@ -172,13 +176,7 @@ def test_metrics_label_each_process_of_a_group_under_its_worker(
 
     views = f"sqlite:///{tmp_path / 'views.sqlite'}"
     members = [member_reports(views, "running", lag=n) for n in (1, 2)]
-    settings = Settings(
-        event_store="memory://",
-        view_store=views,
-        kafka_bootstrap=kafka_bootstrap,
-        data_dir=tmp_path,
-    )
-    with TestClient(create_app(bootstrap(settings))) as client:
+    with TestClient(create_app(bootstrap(deployment(views, kafka_bootstrap)))) as client:
         text = client.get("/metrics").text
 
     for member, lag in zip(members, (1, 2), strict=True):
