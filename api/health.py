@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from api.bootstrap import Services
 from gateways.kafka_probe import broker_answers, secured_broker_answers
 from projections.db import utc_text
-from projections.workers import MEMBER_MARK, STALE_SECONDS, WorkerRow, group_of, worker_rows
+from projections.workers import STALE_SECONDS, WorkerRow, worker_rows
 
 CHECK_TIMEOUT_SECONDS = 4.0
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
@@ -91,7 +91,7 @@ def _worker_check(worker: str, rows: list[WorkerRow]) -> Check:
     lag = sum(row.lag or 0 for row in running)
     head = f"{len(running)} of {len(rows)} processes running, lag {lag}"
     members = [
-        f"{row.worker.split(MEMBER_MARK, 1)[-1]}: {', '.join(_row_facts(row))}"
+        f"{row.process or row.worker}: {', '.join(_row_facts(row))}"
         for row in sorted(rows, key=lambda row: row.worker)
     ]
     detail = "; ".join([f"failed: {head}" if failed else head, *members])
@@ -131,8 +131,8 @@ def check_health(services: Services) -> Health:
         "evidence_store": _timed("evidence store", evidence_store),
     }
     groups: dict[str, list[WorkerRow]] = {}
-    for name, row in _timed_rows(services).items():
-        groups.setdefault(group_of(name), []).append(row)
+    for row in _timed_rows(services).values():
+        groups.setdefault(row.group, []).append(row)
     for worker in sorted(set(services.settings.expected_workers) | set(groups)):
         checks[worker] = _worker_check(worker, groups.get(worker, []))
     # Degraded: a store or the broker is down, an expected worker is not running, or any

@@ -67,11 +67,6 @@ MEMBER_MARK = "@"  # "projection:status@host:pid": one process of a group
 FORGET_MEMBER_SECONDS = 4 * STALE_SECONDS  # a member row this old is of a process gone
 
 
-def group_of(worker: str) -> str:
-    """The worker a row reports for: a group member's row names its process after a '@'."""
-    return worker.split(MEMBER_MARK, 1)[0]
-
-
 class Beacon:
     """Writes one worker's heartbeat row. Writing is best effort: when the view store
     itself is down the row goes stale, which /health reports as the truth it is.
@@ -179,6 +174,17 @@ class WorkerRow:
     last_error: str | None
     error_at: str | None
     beat_age_seconds: float
+
+    @property
+    def group(self) -> str:
+        """The worker this row reports for: a group member's row names its process after
+        a '@' (`projection:status@host:pid`)."""
+        return self.worker.partition(MEMBER_MARK)[0]
+
+    @property
+    def process(self) -> str:
+        """`host:pid` of a process of a group; empty for a worker run once."""
+        return self.worker.partition(MEMBER_MARK)[2]
 
     @property
     def alive(self) -> bool:

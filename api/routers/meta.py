@@ -13,7 +13,7 @@ from api.deps import ServicesDep
 from api.errors import ApiError
 from gateways.asyncapi import document
 from gateways.signing import key_set
-from projections.workers import MEMBER_MARK, worker_rows
+from projections.workers import worker_rows
 
 router = APIRouter(tags=["meta"])
 
@@ -47,11 +47,10 @@ def metrics(services: ServicesDep, request: Request) -> Response:
     for row in worker_rows(services.db).values():
         # A process of a group is labelled by its worker and itself, so that a rule such
         # as max by (worker) (liandong_worker_up) holds however many processes run.
-        worker, _, process = row.worker.partition(MEMBER_MARK)
         if row.lag is not None:
-            WORKER_LAG.labels(worker, process).set(row.lag)
-        WORKER_AGE.labels(worker, process).set(row.beat_age_seconds)
-        WORKER_UP.labels(worker, process).set(1 if row.alive else 0)
+            WORKER_LAG.labels(row.group, row.process).set(row.lag)
+        WORKER_AGE.labels(row.group, row.process).set(row.beat_age_seconds)
+        WORKER_UP.labels(row.group, row.process).set(1 if row.alive else 0)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
