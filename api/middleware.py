@@ -160,8 +160,9 @@ class BodyGuard:
         chunks: list[bytes] = []
         received, more = 0, True
         while more:
-            try:
-                message = await asyncio.wait_for(receive(), timeout=self.read_timeout)
+            try:  # asyncio.timeout, not wait_for: no task of its own for each read
+                async with asyncio.timeout(self.read_timeout):
+                    message = await receive()
             except TimeoutError:
                 await _refuse(
                     send, 408, "request_timeout", f"no body bytes for {self.read_timeout:g} s"
@@ -209,7 +210,8 @@ class BodyGuard:
         async def counted() -> Message:
             nonlocal received
             try:
-                message = await asyncio.wait_for(receive(), timeout=self.read_timeout)
+                async with asyncio.timeout(self.read_timeout):
+                    message = await receive()
             except TimeoutError:
                 return {"type": "http.disconnect"}
             received += len(message.get("body", b""))

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
 from api.deps import ActorDep, ServicesDep
 from api.errors import PROBLEM_RESPONSES, ApiError
@@ -73,7 +73,6 @@ def orders_of(services: Any, utility: str) -> list[OpenOrder]:
 def post_receipt(
     receipt: Receipt,
     request: Request,
-    response: Response,
     actor: ActorDep,
     services: ServicesDep,
     key: IdempotencyKey = None,
@@ -93,4 +92,4 @@ def post_receipt(
         raise ApiError(
             422, bad.code, bad.message, bad.message, field=bad.field, rule=bad.rule
         ) from None
-    return execute(request, response, services, actor, command, key, False)
+    return execute(request, services, actor, command, key, False)
