@@ -160,13 +160,18 @@ def held_rate(targets: Path, seconds: float, most: float) -> Attack | None:
     single stall (a checkpoint, a collection) can spoil one short run's p99."""
     best = None
     for eighth in range(2, 9):
-        result = attack(targets, seconds, most * eighth / 8)
-        if not result.held:
-            result = attack(targets, seconds, most * eighth / 8)
+        result = steady(targets, seconds, most * eighth / 8)
         if not result.held:
             break
         best = result
     return best
+
+
+def steady(targets: Path, seconds: float, rate: float) -> Attack:
+    """One run at `rate`, run once more if it missed the goal (see held_rate): the bare
+    endpoint once answered half its most at p50 6.9 s, and at 1.7 ms on the next try."""
+    result = attack(targets, seconds, rate)
+    return result if result.held else attack(targets, seconds, rate)
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,7 @@ def main() -> None:
                 targets = write_targets(tmp / "targets.jsonl", urls, key)
                 most = attack(targets, args.seconds, None)
                 held = held_rate(targets, args.seconds, most.rate)
-                half = attack(targets, args.seconds, most.rate / 2)
+                half = steady(targets, args.seconds, most.rate / 2)
             figures[config.name] = {
                 "processes": config.processes,
                 "most_per_s": round(most.rate),
