@@ -86,10 +86,17 @@ def _worker_check(worker: str, rows: list[WorkerRow]) -> Check:
         )
     # Several processes share the work (a consumer group), each with its own partitions:
     # the worker is up while one of them runs, and a failed one fails the whole.
+    # One that stopped cleanly (scaled down, say) handed its partitions on: it is listed,
+    # but not counted among the processes the group should have.
     running = [row for row in rows if row.alive]
     failed = any(row.state == "failed" for row in rows)
     lag = sum(row.lag or 0 for row in running)
-    head = f"{len(running)} of {len(rows)} processes running, lag {lag}"
+    stopped = sum(row.state == "stopped" for row in rows)
+    expected = len(rows) - stopped
+    head = f"{len(running)} of {expected}" if expected else "no"
+    head += f" processes running, lag {lag}"
+    if stopped:
+        head += f" ({stopped} stopped)"
     members = [
         f"{row.process or row.worker}: {', '.join(_row_facts(row))}"
         for row in sorted(rows, key=lambda row: row.worker)

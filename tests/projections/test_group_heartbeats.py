@@ -118,6 +118,36 @@ def test_a_group_with_no_member_running_is_down_and_degrades_health(
     assert status == "degraded"
 
 
+def test_a_member_stopped_cleanly_is_listed_but_not_counted_as_missing(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """Scaled from three processes to two: the one stopped handed its partitions on, so
+    the group is whole, not "2 of 3"."""
+    views = f"sqlite:///{tmp_path / 'views.sqlite'}"
+    member_reports(views, "running", lag=1)
+    member_reports(views, "running", lag=2)
+    stopped = member_reports(views, "stopped", lag=0)
+
+    status, check = health(views, kafka_bootstrap)
+
+    assert check.status == "up", check.detail
+    assert check.detail.startswith("2 of 2 processes running, lag 3 (1 stopped)"), check.detail
+    assert f"{stopped.split('@', 1)[1]}: stopped" in check.detail
+    assert status == "ok"
+
+
+def test_a_group_whose_members_all_stopped_is_down(tmp_path: Path, kafka_bootstrap: str) -> None:
+    views = f"sqlite:///{tmp_path / 'views.sqlite'}"
+    member_reports(views, "stopped", lag=0)
+    member_reports(views, "stopped", lag=0)
+
+    status, check = health(views, kafka_bootstrap)
+
+    assert check.status == "down", check.detail
+    assert check.detail.startswith("no processes running, lag 0 (2 stopped)"), check.detail
+    assert status == "degraded"
+
+
 def test_one_failed_member_fails_the_group(tmp_path: Path, kafka_bootstrap: str) -> None:
     """A member stops on an event it cannot apply; the member given its partitions next
     meets the same event, so the group is failed, not merely short of a process."""
