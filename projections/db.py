@@ -7,6 +7,7 @@ together with its tracking record (the offsets it consumed).
 from __future__ import annotations
 
 import contextlib
+import queue
 import re
 import sqlite3
 import threading
@@ -84,6 +85,10 @@ class Database:
                 path = ":memory:"  # not a file named ":memory:" at the root, shared by all
             else:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._path = path
+            # Connections for `read`, each used by one thread at a time: as many as have
+            # ever read at once.
+            self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
             self._sqlite = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=30
             )
@@ -159,8 +164,30 @@ class Database:
         with self.transaction() as tx:
             return tx.execute(sql, params).fetchall()
 
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """One read that never waits for a writer. On SQLite a `transaction` takes the
+        write lock (BEGIN IMMEDIATE) and this process's lock, and so waits, up to 30 s,
+        for any process writing the views; a WAL reader sees the last commit without
+        either, so each thread reads on a connection of its own. On PostgreSQL readers
+        never wait for writers anyway."""
+        if self.dialect != "sqlite" or self._path == ":memory:":
+            return self.query(sql, params)  # an in-memory database is this connection's
+        try:
+            reader = self._readers.get_nowait()
+        except queue.Empty:
+            reader = sqlite3.connect(
+                self._path, check_same_thread=False, isolation_level=None, timeout=30
+            )
+            reader.execute("PRAGMA query_only = ON")
+        try:
+            return [tuple(row) for row in reader.execute(sql, tuple(params)).fetchall()]
+        finally:
+            self._readers.put(reader)
+
     def close(self) -> None:
         if self.dialect == "sqlite":
+            while not self._readers.empty():
+                self._readers.get_nowait().close()
             self._sqlite.close()
         else:
             self._pg.close()

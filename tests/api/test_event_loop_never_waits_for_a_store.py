@@ -1,7 +1,9 @@
-"""One slow store must not stall a whole API process. Another process (a projection
-writing a batch, an import) can hold the SQLite view store's write lock for seconds, and
-a transaction there waits for it. Whatever waits so runs on a worker thread; the event
-loop goes on serving every other request meanwhile."""
+"""One busy store must not stall the API. Another process (a projection writing a batch,
+an import) can hold the SQLite view store's write lock for seconds:
+
+- the key lookup every request makes only reads, and a reader never waits for a writer;
+- what must write there waits on a worker thread, and the event loop goes on serving
+  every other request meanwhile."""
 
 from __future__ import annotations
 
@@ -10,18 +12,22 @@ import contextlib
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from api.app import create_app
-from api.bootstrap import bootstrap
-from api.keys import Holder
+from api.bootstrap import Services, bootstrap
 from domain import commands as c
 from domain.values import Actor
 from tests.api.conftest import memory_settings
 
 RELEASE_AFTER_S = 20  # the holder lets go by itself, so a stalled loop ends the test
+DENIAL = {"approval_kind": "filing", "application_ref": "1", "reason": "x"}
 
 HOLDER = """
 import select, sqlite3, sys
@@ -34,22 +40,40 @@ print("released", flush=True)
 """
 
 
-def test_a_request_waiting_for_the_locked_view_store_does_not_stall_the_others(
-    tmp_path: Path,
-) -> None:
+@dataclass
+class LockedViews:
+    services: Services
+    key: str
+    case: Any
+    holder: subprocess.Popen[str]
+
+    @property
+    def still_held(self) -> bool:
+        return self.holder.poll() is None
+
+    def release(self) -> None:
+        assert self.holder.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # it let go by itself
+            self.holder.stdin.write("go\n")
+            self.holder.stdin.flush()
+
+    async def post(self, client: httpx.AsyncClient, **headers: str) -> httpx.Response:
+        return await client.post(
+            f"/cases/{self.case}/deny-approval",
+            json=DENIAL,
+            headers={"Authorization": f"Bearer {self.key}", **headers},
+        )
+
+
+@pytest.fixture
+def locked(tmp_path: Path) -> Iterator[LockedViews]:
+    """An API whose view store another process holds the write lock of."""
     services = bootstrap(memory_settings(tmp_path))
     key = services.keys.issue("ecology", "test").key
     case = services.app.handle(
         Actor(unit="town:degan"), c.ListEnterprise(name="某厂", address="德感", town="town:degan")
     ).aggregate_id
-    looking_up = threading.Event()
-    lookup = services.keys.holder_of
-
-    def observed_lookup(presented: str) -> Holder | None:
-        looking_up.set()
-        return lookup(presented)
-
-    services.keys.holder_of = observed_lookup  # type: ignore[method-assign]
+    assert services.idempotency is not None  # its table made, as by any earlier request
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(tmp_path / "views.sqlite"), str(RELEASE_AFTER_S)],
         stdin=subprocess.PIPE,
@@ -58,38 +82,61 @@ def test_a_request_waiting_for_the_locked_view_store_does_not_stall_the_others(
     )
     try:
         assert holder.stdout is not None
-        assert holder.stdin is not None
         assert holder.stdout.readline().strip() == "held"
-
-        async def both() -> tuple[httpx.Response, httpx.Response, bool]:
-            transport = httpx.ASGITransport(app=create_app(services))
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                # First: a command, whose key is looked up in the locked view store.
-                command = asyncio.create_task(
-                    client.post(
-                        f"/cases/{case}/deny-approval",
-                        json={"approval_kind": "filing", "application_ref": "1", "reason": "x"},
-                        headers={"Authorization": f"Bearer {key}"},
-                    )
-                )
-                # Once its key is being looked up (the lock waited for), one that needs
-                # no store, in the same event loop.
-                while not looking_up.is_set():
-                    await asyncio.sleep(0.01)
-                other = await client.get("/openapi.json")
-                still_held = holder.poll() is None and not command.done()
-                with contextlib.suppress(BrokenPipeError):  # it let go by itself
-                    holder.stdin.write("go\n")  # type: ignore[union-attr]
-                    holder.stdin.flush()  # type: ignore[union-attr]
-                return await command, other, still_held
-
-        command, other, still_held = asyncio.run(both())
-
-        assert other.status_code == 200
-        assert still_held, "the other request was answered only once the lock was let go"
-        assert command.status_code == 200, command.text
-        assert holder.stdout.readline().strip() == "released"
+        yield LockedViews(services, key, case, holder)
     finally:
         holder.kill()
         holder.wait()
         services.close()
+
+
+def client_of(services: Services) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(services)), base_url="http://t"
+    )
+
+
+def test_a_key_is_looked_up_without_waiting_for_a_view_writer(locked: LockedViews) -> None:
+    async def command() -> tuple[httpx.Response, bool]:
+        async with client_of(locked.services) as client:
+            answer = await locked.post(client)
+            return answer, locked.still_held
+
+    answer, still_held = asyncio.run(command())
+
+    assert answer.status_code == 200, answer.text
+    assert still_held, "the command was answered only once the lock was let go"
+
+
+def test_a_request_waiting_for_the_locked_view_store_does_not_stall_the_others(
+    locked: LockedViews,
+) -> None:
+    """A command with an Idempotency-Key claims it in the view store, so it waits."""
+    claiming = threading.Event()
+    claim = locked.services.idempotency.begin
+
+    def observed_claim(*args: Any, **kwargs: Any) -> Any:
+        claiming.set()
+        return claim(*args, **kwargs)
+
+    locked.services.idempotency.begin = observed_claim  # type: ignore[method-assign]
+
+    async def both() -> tuple[httpx.Response, httpx.Response, bool]:
+        async with client_of(locked.services) as client:
+            command = asyncio.create_task(locked.post(client, **{"Idempotency-Key": "k-1"}))
+            # Once it is claiming its key (the lock waited for), a page that needs no
+            # store, in the same event loop.
+            while not claiming.is_set():
+                await asyncio.sleep(0.01)
+            other = await client.get("/openapi.json")
+            answered_meanwhile = locked.still_held and not command.done()
+            locked.release()
+            return await command, other, answered_meanwhile
+
+    command, other, answered_meanwhile = asyncio.run(both())
+
+    assert other.status_code == 200
+    assert answered_meanwhile, "the other request was answered only once the lock was let go"
+    assert command.status_code == 200, command.text
+    assert locked.holder.stdout is not None
+    assert locked.holder.stdout.readline().strip() == "released"
