@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Services
 from api.errors import ApiError
-from api.keys import key_id_of
+from api.keys import Holder, key_id_of
 from domain.values import Actor, edge_problem
 
 _bearer = HTTPBearer(auto_error=False, description="an API key issued to a person of a unit")
@@ -53,17 +54,13 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_actor(
+async def get_actor(
     request: Request,
     services: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """The person acting: the holder of the one key presented. The unit and the person
-    both come from the key; nothing the client asserts besides it is trusted.
-
-    A plain `def`, so on a worker thread: the lookup reads the view store in a
-    transaction that can wait for another process's write (up to the store's timeout),
-    and on the event loop that wait would stall every request of the process."""
+    both come from the key; nothing the client asserts besides it is trusted."""
     presented = bearer.credentials if bearer else None
     key_id = key_id_of(presented) if presented else None
     if services.auth_failures.blocked(_address(request), key_id):
@@ -106,7 +103,7 @@ def get_actor(
             "an API key is required (Authorization: Bearer)",
             "需要 API 密钥（Authorization: Bearer）",
         )
-    holder = services.keys.holder_of(presented)
+    holder = await _holder_of(services, presented)
     if holder is None or holder.unit not in services.app.units:
         raise _refuse(
             services,
@@ -123,6 +120,16 @@ def get_actor(
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+async def _holder_of(services: Services, presented: str) -> Holder | None:
+    """The key's holder. On SQLite, on the event loop: the lookup is one indexed read
+    (about 10 us) on a reader that never waits for a writer (`Database.read`), cheaper
+    than the hop to a worker thread and back (about 0.3 ms with the GIL handed over).
+    On PostgreSQL it is a round trip, so it goes to a worker thread."""
+    if services.keys.db.dialect == "sqlite":
+        return services.keys.holder_of(presented)
+    return await run_in_threadpool(services.keys.holder_of, presented)
 
 
 def require_units(
