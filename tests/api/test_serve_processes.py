@@ -3,6 +3,7 @@ the HTTP protocol they run, which turns Nagle's algorithm off on every connectio
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import subprocess
@@ -43,9 +44,16 @@ def nodelay_after_connection(protocol: type[Any]) -> int:
     config = Config(app="bench.bare_app:app")
     config.load()
     # A socket as the multiprocess supervisor's listener hands it on: proto 0, Nagle on.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        protocol(config, ServerState(), app_state={}).connection_made(Transport(sock))
-        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    # The protocol's own loop, given: asking for the current one fails once an earlier
+    # test's asyncio.run has ended and left none.
+    loop = asyncio.new_event_loop()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            made = protocol(config, ServerState(), app_state={}, _loop=loop)
+            made.connection_made(Transport(sock))
+            return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        loop.close()
 
 
 def test_every_connection_has_nagles_algorithm_off() -> None:
