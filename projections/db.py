@@ -168,8 +168,8 @@ class Database:
         """One read that never waits for a writer. On SQLite a `transaction` takes the
         write lock (BEGIN IMMEDIATE) and this process's lock, and so waits, up to 30 s,
         for any process writing the views; a WAL reader sees the last commit without
-        either, so each thread reads on a connection of its own. On PostgreSQL readers
-        never wait for writers anyway."""
+        either, so reads go to reader connections of their own (a pool, each used by one
+        thread at a time). On PostgreSQL readers never wait for writers anyway."""
         if self.dialect != "sqlite" or self._path == ":memory:":
             return self.query(sql, params)  # an in-memory database is this connection's
         try:
