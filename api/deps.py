@@ -123,11 +123,11 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
 async def _holder_of(services: Services, presented: str) -> Holder | None:
-    """The key's holder. On SQLite, on the event loop: the lookup is one indexed read
-    (about 10 us) on a reader that never waits for a writer (`Database.read`), cheaper
-    than the hop to a worker thread and back (about 0.3 ms with the GIL handed over).
-    On PostgreSQL it is a round trip, so it goes to a worker thread."""
-    if services.keys.db.dialect == "sqlite":
+    """The key's holder. On an SQLite file, on the event loop: the lookup is one indexed
+    read (about 10 us) on a reader that never waits for a writer (`Database.query`),
+    cheaper than the hop to a worker thread and back (about 0.3 ms with the GIL handed
+    over). On PostgreSQL it is a round trip, so it goes to a worker thread."""
+    if services.keys.looks_up_without_waiting:
         return services.keys.holder_of(presented)
     return await run_in_threadpool(services.keys.holder_of, presented)
 

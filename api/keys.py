@@ -143,12 +143,18 @@ class KeyStore:
         )
         return [KeyInfo(*r) for r in rows]
 
+    @property
+    def looks_up_without_waiting(self) -> bool:
+        """Every request asks `holder_of`: true when that asks nothing remote and waits
+        for no writer, so it may run on the event loop."""
+        return self.db.reads_never_wait
+
     def holder_of(self, presented: str) -> Holder | None:
         """Who a presented key belongs to, or None (unknown, malformed or revoked)."""
         key_id = key_id_of(presented)
         if key_id is None:
             return None
-        rows = self.db.read(  # every request asks: it must not wait for a view's writer
+        rows = self.db.query(
             "SELECT unit, secret_sha256, revoked_at, person FROM api_keys WHERE key_id = ?",
             (key_id,),
         )

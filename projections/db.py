@@ -72,11 +72,30 @@ def _pg(sql: str) -> str:
     return re.sub(r"\?", "%s", sql)
 
 
+# A read on SQLite waits for a writer only in rare moments (recovering the WAL after a
+# crash, a connection holding the file in exclusive mode); a short wait bounds how long
+# that can hold the caller, which may be the API's event loop: past it the read fails as
+# the store unavailable (503, Retry-After) rather than stalling every request.
+READER_BUSY_SECONDS = 1.0
+# PostgreSQL reader connections per process: each costs a server process; the event
+# store's own pool and the writers take theirs from the same max_connections.
+PG_READERS = 4
+READER_NAME = "liandong-view-reader"  # how an operator tells them in pg_stat_activity
+
+
+class StoreClosed(RuntimeError):
+    """A read after `Database.close`: a bug in the caller's order of shutdown."""
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pg_readers: int = PG_READERS) -> None:
         self.url = url
         parts = urlsplit(url)
         self._lock = threading.RLock()
+        # Connections for `query`, each used by one thread at a time.
+        self._readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._readers_lock = threading.Lock()  # giving one back vs. `close`
+        self._closed = False
         self.dialect: Literal["sqlite", "postgres"]
         if parts.scheme == "sqlite":
             self.dialect = "sqlite"
@@ -86,9 +105,9 @@ class Database:
             else:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._path = path
-            # Connections for `read`, each used by one thread at a time: as many as have
-            # ever read at once.
-            self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+            # As many SQLite readers as threads have ever read at once: a reader may run
+            # on the event loop, so it must never wait for one to come free.
+            self._free_readers: threading.BoundedSemaphore | None = None
             self._sqlite = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=30
             )
@@ -99,9 +118,16 @@ class Database:
             query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
             self._schema = query.pop("schema", None)
             self._dsn = parts._replace(query="").geturl()
+            self._free_readers = threading.BoundedSemaphore(max(1, pg_readers))
             self._pg = self._connect_pg()
         else:
             raise ValueError(f"unsupported view store {url!r}: use sqlite:/// or postgresql://")
+
+    @property
+    def reads_never_wait(self) -> bool:
+        """True when `query` is a local read that waits for no writer and no round trip
+        (an SQLite file): cheap enough to run on an event loop."""
+        return self.dialect == "sqlite" and self._path != ":memory:"
 
     def channel(self, name: str) -> tuple[str, str] | None:
         """Where to LISTEN for a NOTIFY this database's writers send as
@@ -161,33 +187,94 @@ class Database:
                 tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.transaction() as tx:
-            return tx.execute(sql, params).fetchall()
+        """One read statement that never waits for a writer. A `transaction` on SQLite
+        takes the write lock (BEGIN IMMEDIATE) and this process's lock, so it waits, up to
+        30 s, for any process writing the views; on PostgreSQL it shares this process's
+        one writing connection. Reads go instead to reader connections of their own (a
+        pool, each used by one thread at a time): a WAL reader, like any PostgreSQL
+        reader, sees the last commit and waits for no writer. Readers are read-only, so a
+        statement that writes fails here instead of slipping past the write lock."""
+        if self._closed:
+            raise StoreClosed(f"the view store {self.dialect} was closed")
+        if self.dialect == "sqlite" and self._path == ":memory:":
+            # an in-memory database is this one connection's
+            with self.transaction() as tx:
+                return tx.execute(sql, params).fetchall()
+        if self._free_readers is None:
+            return self._read_sqlite(sql, params)
+        with self._free_readers:
+            return self._read_pg(sql, params)
 
-    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """One read that never waits for a writer. On SQLite a `transaction` takes the
-        write lock (BEGIN IMMEDIATE) and this process's lock, and so waits, up to 30 s,
-        for any process writing the views; a WAL reader sees the last commit without
-        either, so reads go to reader connections of their own (a pool, each used by one
-        thread at a time). On PostgreSQL readers never wait for writers anyway."""
-        if self.dialect != "sqlite" or self._path == ":memory:":
-            return self.query(sql, params)  # an in-memory database is this connection's
-        try:
-            reader = self._readers.get_nowait()
-        except queue.Empty:
+    def _read_sqlite(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        reader = self._take_reader()
+        if reader is None:
             reader = sqlite3.connect(
-                self._path, check_same_thread=False, isolation_level=None, timeout=30
+                self._path,
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=READER_BUSY_SECONDS,
             )
             reader.execute("PRAGMA query_only = ON")
         try:
             return [tuple(row) for row in reader.execute(sql, tuple(params)).fetchall()]
         finally:
-            self._readers.put(reader)
+            self._give_back(reader)
+
+    def _read_pg(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        import psycopg
+
+        pooled = self._take_reader()
+        reader = pooled or self._connect_pg_reader()
+        try:
+            rows = reader.execute(_pg(sql), tuple(params)).fetchall()
+        except psycopg.OperationalError:
+            reader.close()
+            if pooled is None:
+                raise
+            # A pooled reader learns only on its next use that the server restarted or
+            # dropped it; a read is safe to repeat, once, on a new connection.
+            reader = self._connect_pg_reader()
+            try:
+                rows = reader.execute(_pg(sql), tuple(params)).fetchall()
+            except BaseException:
+                reader.close()
+                raise
+        except BaseException:
+            self._give_back(reader)
+            raise
+        self._give_back(reader)
+        return [tuple(row) for row in rows]
+
+    def _connect_pg_reader(self) -> Any:
+        import psycopg
+
+        reader = psycopg.connect(
+            self._dsn, autocommit=True, connect_timeout=5, application_name=READER_NAME
+        )
+        reader.execute("SET default_transaction_read_only = on")
+        if self._schema:
+            reader.execute(f'SET search_path TO "{self._schema}"')
+        return reader
+
+    def _take_reader(self) -> Any | None:
+        try:
+            return self._readers.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _give_back(self, reader: Any) -> None:
+        with self._readers_lock:
+            if not self._closed and not getattr(reader, "closed", False):
+                self._readers.put(reader)
+                return
+        reader.close()  # the store closed while it read: nobody would close it later
 
     def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+        while (reader := self._take_reader()) is not None:
+            reader.close()
         if self.dialect == "sqlite":
-            while not self._readers.empty():
-                self._readers.get_nowait().close()
             self._sqlite.close()
         else:
             self._pg.close()
