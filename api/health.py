@@ -31,9 +31,28 @@ class Check(BaseModel):
     seconds: float
 
 
+DETAILS_WITHHELD = (
+    "details (why, where, how far behind) are for the monitoring system "
+    "(LIANDONG_METRICS_TOKEN) or this machine"
+)
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     checks: dict[str, Check]
+    note: str | None = None
+
+    def without_details(self) -> Health:
+        """What a client without the metrics token is told: an error's text may name a
+        host, a path or a database; a process's name is its host and pid."""
+        return Health(
+            status=self.status,
+            checks={
+                name: Check(status=check.status, detail="", seconds=check.seconds)
+                for name, check in self.checks.items()
+            },
+            note=DETAILS_WITHHELD,
+        )
 
 
 def _timed(name: str, probe: Callable[[], tuple[bool, str]]) -> Check:

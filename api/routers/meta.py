@@ -57,16 +57,20 @@ def metrics(services: ServicesDep, request: Request) -> Response:
 LOOPBACK = ("127.0.0.1", "::1", "testclient")
 
 
-def allow_metrics(services: Services, request: Request) -> None:
-    """/metrics tells how busy each unit is and how far each worker lags: a scraper with
-    the metrics token may read it, or a client on this machine when no token is set."""
+def may_read_operations(services: Services, request: Request) -> bool:
+    """How busy each unit is, how far each worker lags, where each process runs and why
+    one failed are for the monitoring system (the metrics token) or, when no token is
+    set, a client on this machine."""
     token = services.settings.metrics_token
     presented = request.headers.get("authorization", "")
     if token is not None:
         expected = f"Bearer {token.get_secret_value()}"
-        if hmac.compare_digest(presented.encode(), expected.encode()):
-            return
-    elif request.client is not None and request.client.host in LOOPBACK:
+        return hmac.compare_digest(presented.encode(), expected.encode())
+    return request.client is not None and request.client.host in LOOPBACK
+
+
+def allow_metrics(services: Services, request: Request) -> None:
+    if may_read_operations(services, request):
         return
     raise ApiError(
         403,

@@ -6,6 +6,8 @@ security headers."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 from api.cli import main
 from api.settings import Settings
 from domain.credentials import KeyIssued, KeyRevoked, credential_id
+from projections.workers import Beacon
 from tests.api.conftest import Api, make_api
 from tests.api.test_bad_input import TOWN, listing, refused
 
@@ -130,13 +133,18 @@ def test_every_response_carries_security_headers(fresh: Api) -> None:
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
-def test_metrics_need_the_token_when_one_is_set(tmp_path: Path) -> None:
-    settings: Any = Settings(
+def with_metrics_token(tmp_path: Path) -> Any:
+    """A deployment whose monitoring system has a token (and whose broker is down)."""
+    return Settings(
         event_store="memory://",
         view_store=f"sqlite:///{tmp_path / 'views.sqlite'}",
         kafka_bootstrap="127.0.0.1:1",
         metrics_token="scrape-me",
     )
+
+
+def test_metrics_need_the_token_when_one_is_set(tmp_path: Path) -> None:
+    settings = with_metrics_token(tmp_path)
     for api in make_api(settings):
         assert api.client.get("/metrics").status_code == 403
         assert api.client.get("/metrics", headers=api.headers("district-office")).status_code == 403
@@ -183,3 +191,26 @@ def test_each_version_of_the_units_registry_is_on_the_trail(tmp_path: Path) -> N
     assert change.removed_units == ["town:baisha"]
     assert change.changed_roles == ["ecology"]
     assert change.actor.unit == "district-office"
+
+
+def test_health_tells_anyone_what_is_down_and_only_monitoring_why(tmp_path: Path) -> None:
+    """A load balancer needs the status; an error's text (the broker's address here) and
+    each process's host and pid are for the monitoring system."""
+    settings = with_metrics_token(tmp_path)
+    for api in make_api(settings):
+        where = f"{socket.gethostname()}:{os.getpid()}"
+        Beacon(settings.view_store, "projection:status", member=True).report(
+            "failed", lag=3, error="psycopg.OperationalError: host=10.0.0.5"
+        )
+
+        told = api.client.get("/health", headers=api.headers("district-office"))
+        full = api.client.get("/health", headers={"Authorization": "Bearer scrape-me"})
+
+        assert told.status_code == full.status_code == 503
+        assert told.json()["checks"]["kafka"]["status"] == "down"
+        assert told.json()["checks"]["projection:status"]["status"] == "down"
+        assert set(told.json()["checks"]) == set(full.json()["checks"])
+        for hidden in ("127.0.0.1:1", where, "10.0.0.5"):
+            assert hidden not in told.text
+            assert hidden in full.text
+        assert "LIANDONG_METRICS_TOKEN" in told.json()["note"]
