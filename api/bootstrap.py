@@ -108,12 +108,12 @@ class Services:
         several processes of a consumer group, each with a row of its own."""
         return Beacon(self.settings.view_store, worker, member=member)
 
-    def receipt_gateway(self, group_id: str = "liandong-receipts") -> ReceiptGateway:
+    def receipt_gateway(self, group_id: str | None = None) -> ReceiptGateway:
         return ReceiptGateway(
             self.app,
             self.settings.kafka(),
             self.topics,
-            group_id,
+            group_id or self.topics.receipts_group,
             # Any number of receipts processes may share the group's partitions.
             self.beacon("receipts", member=True),
             self.settings.utility_public_keys(),

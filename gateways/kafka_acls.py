@@ -26,7 +26,7 @@ from kafka.admin import (
 
 from domain.values import Utility
 from gateways.kafka_access import Kafka, access
-from gateways.topics import Topics
+from gateways.topics import RECEIPTS_GROUP, Topics
 
 ROLES = ("relay", "projections", "receipts", *(u.value for u in Utility))
 
@@ -68,12 +68,14 @@ def grants(topics: Topics, transactional_id: str) -> dict[str, list[Grant]]:
         "projections": [
             Grant(TOPIC, topics.events.name, (R, D)),
             Grant(GROUP, "liandong-projection-", (R,), prefixed=True),
+            # the groups of runners that share the partitions out (`--in-group`)
+            Grant(GROUP, f"{topics.events.name}.projection-", (R,), prefixed=True),
         ],
         "receipts": [
             Grant(TOPIC, every_topic, (D,), prefixed=True),
             Grant(TOPIC, topics.receipts.name, (R,)),
             Grant(TOPIC, topics.dead_letters.name, (W,)),
-            Grant(GROUP, "liandong-receipts", (R,), prefixed=True),
+            Grant(GROUP, RECEIPTS_GROUP, (R,), prefixed=True),
             cluster,
         ],
     }

@@ -68,11 +68,12 @@ class ReceiptGateway:
         app: Liandong,
         bootstrap: Kafka,
         topics: Topics,
-        group_id: str = "liandong-receipts",
+        group_id: str | None = None,
         beacon: Beacon | None = None,
         utility_keys: dict[str, list[PublicKey]] | None = None,
     ) -> None:
-        self.app, self.bootstrap, self.topics, self.group_id = app, bootstrap, topics, group_id
+        self.app, self.bootstrap, self.topics = app, bootstrap, topics
+        self.group_id = group_id or topics.receipts_group
         self.beacon = beacon or Beacon(None, "receipts")
         # Each utility's registered public keys: a receipt must be signed by the utility
         # it speaks for, or it is dead-lettered as forged.

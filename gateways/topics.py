@@ -42,6 +42,12 @@ class Topic(Generic[M]):
         )
 
 
+# The receipts gateway's consumer group of the default deployment: once every
+# deployment's, so the default keeps it (its committed offsets); any other prefix gets
+# its own group under this name.
+RECEIPTS_GROUP = "liandong-receipts"
+
+
 @dataclass(frozen=True)
 class Topics:
     """Every topic of one deployment, named under a prefix (LIANDONG_TOPIC_PREFIX)."""
@@ -74,6 +80,14 @@ class Topics:
     @property
     def dead_letters(self) -> Topic[Any]:
         return Topic(f"{self.prefix}.receipts.dead-letter.v1", 1, KEEP_FOREVER)
+
+    @property
+    def receipts_group(self) -> str:
+        """The consumer group the receipts gateway's processes share: this deployment's
+        own, or two deployments on one broker would rebalance each other's."""
+        if self.prefix == "liandong":
+            return RECEIPTS_GROUP
+        return f"{RECEIPTS_GROUP}-{self.prefix}"
 
     def all(self) -> list[Topic[Any]]:
         return [

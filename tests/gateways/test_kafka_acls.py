@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -178,7 +179,31 @@ def test_every_role_runs_its_part_of_an_order_round_trip_under_acls(
     shown = enterprise(views, str(case_id), datetime.now(tz=UTC))
     assert shown is not None
     assert shown["supply_power"] == SupplyState.CUT.value
+    assert in_group_view_of(topics, tmp_path, str(case_id))["supply_power"] == shown["supply_power"]
     app.close()
+
+
+def in_group_view_of(topics: Topics, tmp_path: Path, case_id: str) -> dict[str, Any]:
+    """The same view from a runner that is one process of a consumer group (`--in-group`),
+    whose group id is its deployment's own: the broker lets the projections role join it."""
+    views = Database(f"sqlite:///{tmp_path / 'group-views.sqlite'}")
+    runner = ProjectionRunner(
+        StatusProjection(), views, as_("projections"), topics.events.name, in_group=True
+    )
+    stop = threading.Event()
+    following = threading.Thread(target=runner.run, args=(stop,), daemon=True)
+    following.start()
+    deadline = datetime.now(tz=UTC).timestamp() + 90
+    try:
+        while (shown := enterprise(views, case_id, datetime.now(tz=UTC))) is None:
+            assert runner.beacon.state != "failed", runner.beacon.last_error
+            assert datetime.now(tz=UTC).timestamp() < deadline, runner.beacon.last_error
+            stop.wait(0.2)
+        return shown
+    finally:
+        stop.set()
+        following.join(timeout=15)
+        views.close()
 
 
 @pytest.mark.parametrize(
