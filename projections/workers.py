@@ -43,8 +43,13 @@ MAX_BACKOFF_SECONDS = 30.0
 def is_transient(exc: BaseException) -> bool:
     """True when the failure lies in a resource (broker, database, disk) that may return."""
     from eventsourcing.persistence import OperationalError as StoreUnavailable
-    from kafka.errors import KafkaError
+    from kafka.errors import AuthorizationError, KafkaError, SaslAuthenticationFailedError
 
+    if isinstance(exc, (AuthorizationError, SaslAuthenticationFailedError)):
+        # The broker answers, and refuses this process its credentials or its ACLs:
+        # retrying would wait forever while /health called it running. It fails, loudly,
+        # until an operator mends the grant and starts it again.
+        return False
     if isinstance(exc, (OSError, TimeoutError, KafkaError, sqlite3.OperationalError)):
         return True
     if isinstance(exc, StoreUnavailable):

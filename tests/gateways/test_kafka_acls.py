@@ -34,6 +34,7 @@ from projections.db import Database
 from projections.queries import enterprise
 from projections.runner import ProjectionRunner
 from projections.status import StatusProjection
+from projections.workers import Beacon, WorkerFailed
 from tests.domain.scenario import FrozenClock, Scenario
 from tests.infra_fixtures import REPO
 
@@ -243,3 +244,27 @@ def test_no_credentials_or_a_wrong_password_cannot_connect(broker: Topics) -> No
     ):
         with pytest.raises(KafkaError):
             KafkaProducer(**options, max_block_ms=5_000)
+
+
+def test_a_worker_the_broker_refuses_fails_loudly_instead_of_retrying(
+    broker: Topics, tmp_path: Path
+) -> None:
+    """Its role lacks this view's group. (Refused credentials, unlike refused grants,
+    reach a worker only as kafka-python's 'Unable to bootstrap', as a stopped broker
+    does: those it retries, with the error in /health.)"""
+    credentials, refusal = as_("receipts"), "GroupAuthorizationFailed"
+    views = Database(f"sqlite:///{tmp_path / 'views.sqlite'}")
+    beacon = Beacon(f"sqlite:///{tmp_path / 'views.sqlite'}", "projection:status")
+    runner = ProjectionRunner(
+        StatusProjection(),
+        views,
+        credentials,
+        broker.events.name,
+        beacon=beacon,
+        in_group=True,
+    )
+    with pytest.raises(WorkerFailed, match=refusal):
+        runner.run(threading.Event())
+    assert beacon.state == "failed"
+    assert refusal in (beacon.last_error or "")
+    views.close()
