@@ -28,8 +28,7 @@ from projections.db import Database
 from projections.notify import NotifyProjection
 from projections.runner import Projection, ProjectionRunner, setup
 from projections.status import StatusProjection
-from projections.workers import SCHEMA as WORKERS_SCHEMA
-from projections.workers import Beacon
+from projections.workers import Beacon, create_worker_status
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,8 @@ class Services:
             for projection in self.projections().values():
                 setup(self._views, projection)
             with self._views.transaction() as tx:
-                tx.execute(WORKERS_SCHEMA)  # heartbeats /health and /metrics read
+                self._views.lock(tx, "liandong-worker-status")
+                create_worker_status(tx)  # heartbeats /health and /metrics read
         return self._views
 
     @cached_property

@@ -82,7 +82,10 @@ def _timed_rows(services: Services) -> dict[str, WorkerRow]:
 
 
 def _row_facts(row: WorkerRow) -> list[str]:
-    facts = [f"{row.state}", f"heartbeat {row.beat_age_seconds:g} s ago"]
+    state = row.state
+    if row.state == "retrying" and row.state_seconds is not None:
+        state = f"retrying for {row.state_seconds:g} s"
+    facts = [state, f"heartbeat {row.beat_age_seconds:g} s ago"]
     if row.lag is not None:
         facts.append(f"lag {row.lag}")
     if row.position is not None:

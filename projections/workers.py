@@ -34,10 +34,27 @@ log = logging.getLogger(__name__)
 State = Literal["starting", "running", "standby", "retrying", "failed", "stopped"]
 SCHEMA = """CREATE TABLE IF NOT EXISTS worker_status (
     worker TEXT PRIMARY KEY, state TEXT NOT NULL, pid INTEGER, host TEXT,
-    position BIGINT, lag BIGINT, last_error TEXT, error_at TEXT, beat_at TEXT NOT NULL)"""
+    position BIGINT, lag BIGINT, last_error TEXT, error_at TEXT, beat_at TEXT NOT NULL,
+    since TEXT)"""
+# `since` (when the row's state began) came later: a table made before lacks it.
+_SINCE_MISSING = {
+    "sqlite": "SELECT 1 FROM pragma_table_info('worker_status') WHERE name = 'since'",
+    "postgres": "SELECT 1 FROM information_schema.columns WHERE table_schema = "
+    "current_schema() AND table_name = 'worker_status' AND column_name = 'since'",
+}
 BEAT_SECONDS = 5.0  # a running worker refreshes its row at least this often
 STALE_SECONDS = 15.0  # a row older than this belongs to a worker that is not running
 MAX_BACKOFF_SECONDS = 30.0
+# A worker retrying this long has not done its work for a minute, whatever the cause (a
+# broker or store away, credentials refused): /health calls it down, not running.
+RETRYING_IS_DOWN_SECONDS = 60.0
+
+
+def create_worker_status(tx: Tx) -> None:
+    """The heartbeat table, with every column of this version."""
+    tx.execute(SCHEMA)
+    if not tx.execute(_SINCE_MISSING[tx.dialect]).fetchall():
+        tx.execute("ALTER TABLE worker_status ADD COLUMN since TEXT")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -92,6 +109,7 @@ class Beacon:
         self._lock = threading.Lock()
         self.state: State = "starting"
         self.last_error: str | None = None
+        self._since = utc_text(datetime.now(tz=UTC))  # when `state` began
 
     def report(
         self,
@@ -103,6 +121,8 @@ class Beacon:
     ) -> None:
         if error is not None:
             self.last_error = error
+        if state != self.state:
+            self._since = utc_text(datetime.now(tz=UTC))
         self.state = state
         key = (state, error)
         now = time.monotonic()
@@ -116,21 +136,23 @@ class Beacon:
                 if self._db is None:
                     self._db = Database(self.view_store)
                     with self._db.transaction() as tx:
-                        tx.execute(SCHEMA)
+                        self._db.lock(tx, "liandong-worker-status")
+                        create_worker_status(tx)
                         if self.member:
                             self._forget_departed(tx)
                 moment = utc_text(datetime.now(tz=UTC))
                 with self._db.transaction() as tx:
                     tx.execute(
                         "INSERT INTO worker_status (worker, state, pid, host, position, lag, "
-                        "last_error, error_at, beat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "last_error, error_at, beat_at, since) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT (worker) DO UPDATE SET state = excluded.state, "
                         "pid = excluded.pid, host = excluded.host, "
                         "position = COALESCE(excluded.position, worker_status.position), "
                         "lag = COALESCE(excluded.lag, worker_status.lag), "
                         "last_error = COALESCE(excluded.last_error, worker_status.last_error), "
                         "error_at = COALESCE(excluded.error_at, worker_status.error_at), "
-                        "beat_at = excluded.beat_at",
+                        "beat_at = excluded.beat_at, since = excluded.since",
                         (
                             self.worker,
                             state,
@@ -141,6 +163,7 @@ class Beacon:
                             error,
                             moment if error else None,
                             moment,
+                            self._since,
                         ),
                     )
             except Exception as exc:  # the view store is down or full: the row goes stale
@@ -179,6 +202,7 @@ class WorkerRow:
     last_error: str | None
     error_at: str | None
     beat_age_seconds: float
+    state_seconds: float | None = None  # how long it has been in `state` (None: unknown)
 
     @property
     def group(self) -> str:
@@ -193,16 +217,23 @@ class WorkerRow:
 
     @property
     def alive(self) -> bool:
-        return self.beat_age_seconds <= STALE_SECONDS and self.state not in ("failed", "stopped")
+        return (
+            self.beat_age_seconds <= STALE_SECONDS
+            and self.state not in ("failed", "stopped")
+            and not self.retrying_too_long
+        )
+
+    @property
+    def retrying_too_long(self) -> bool:
+        return self.state == "retrying" and (self.state_seconds or 0) > RETRYING_IS_DOWN_SECONDS
 
 
 def worker_rows(db: Database) -> dict[str, WorkerRow]:
     """Every worker's last report (the table is made with the views: api/bootstrap.py)."""
-    with db.transaction() as tx:
-        rows = tx.execute(
-            "SELECT worker, state, pid, position, lag, last_error, error_at, beat_at "
-            "FROM worker_status"
-        ).fetchall()
+    rows = db.query(  # never waits for a projection writing a batch
+        "SELECT worker, state, pid, position, lag, last_error, error_at, beat_at, since "
+        "FROM worker_status"
+    )
     now = datetime.now(tz=UTC)
     return {
         row[0]: WorkerRow(
@@ -214,9 +245,18 @@ def worker_rows(db: Database) -> dict[str, WorkerRow]:
             row[5],
             row[6],
             round((now - parse_utc(row[7])).total_seconds(), 1),
+            round((now - parse_utc(row[8])).total_seconds(), 1) if row[8] else None,
         )
         for row in rows
     }
+
+
+def _wait_beating(beacon: Beacon, stop: threading.Event, seconds: float, error: str) -> None:
+    """Waits out a backoff while still beating: a row gone stale would say the process
+    is not running, when it is, and retrying (and, past a minute of it, down)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0 and not stop.wait(min(left, BEAT_SECONDS)):
+        beacon.report("retrying", error=error)
 
 
 class WorkerFailed(RuntimeError):
@@ -251,6 +291,6 @@ def supervise(
                 backoff = first_backoff  # it had been running well: start over
             beacon.report("retrying", error=describe(exc))
             log.warning("%s: %s; retrying in %.1f s", beacon.worker, describe(exc), backoff)
-            stop.wait(backoff)
+            _wait_beating(beacon, stop, backoff, describe(exc))
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
     beacon.report("stopped")
