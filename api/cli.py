@@ -27,7 +27,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.bootstrap import bootstrap
-    from api.demo import load_demo
     from api.http_protocol import IMPORT_PATH as NODELAY_HTTP
 
     settings = Settings()
@@ -44,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     services = bootstrap(settings)
     if args.demo:
-        loaded = load_demo(services.app, demo_keeper(services), campaign=DEMO_CAMPAIGN)
+        loaded = load_demo_once(services)
         print(
             f"demo ledger: {loaded} events recorded"
             if loaded
@@ -126,12 +125,21 @@ def demo_keeper(services: Services) -> Callable[[str, str, bytes], Any]:
     return keep
 
 
+def load_demo_once(services: Services) -> int:
+    """The demo ledger, if the store has no cases. Two processes started together (two
+    `serve --demo`) take turns: the second finds the first's cases and loads nothing."""
+    from api.demo import load_demo
+    from api.store_lock import exclusive
+
+    with exclusive(services.settings.event_store, "campaign", wait=True):
+        return load_demo(services.app, demo_keeper(services), campaign=DEMO_CAMPAIGN)
+
+
 def _demo(_: argparse.Namespace) -> int:
     from api.bootstrap import bootstrap
-    from api.demo import load_demo
 
     services = bootstrap()
-    loaded = load_demo(services.app, demo_keeper(services), campaign=DEMO_CAMPAIGN)
+    loaded = load_demo_once(services)
     print(f"{loaded} events recorded")
     return 0
 

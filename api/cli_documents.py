@@ -70,19 +70,29 @@ def _report(args: argparse.Namespace) -> int:
 def _campaign(args: argparse.Namespace) -> int:
     from api.bootstrap import bootstrap
     from api.campaign import SCALES, SettableClock, bar, campaign_start, run_campaign
+    from api.store_lock import Held, exclusive
 
     count = args.enterprises if args.enterprises is not None else SCALES[args.scale]
     if count < 1:
         raise SystemExit("liandong campaign: --enterprises must be at least 1")
     clock = SettableClock(campaign_start(args.days_ago))
     services = bootstrap(clock=clock)
-    if services.app.has_cases():
+    try:
+        # Held until the campaign ends: a second one started meanwhile would also find
+        # the store empty and interleave its cases with this one's.
+        with exclusive(services.settings.event_store, "campaign"):
+            if services.app.has_cases():
+                raise SystemExit(
+                    "liandong campaign: the event store already holds cases; a campaign is "
+                    "generated into an empty one (LIANDONG_EVENT_STORE, LIANDONG_DATA_DIR)"
+                )
+            before = services.app.event_count()
+            figures = run_campaign(services.app, clock, count, args.seed, progress=bar)
+    except Held:
         raise SystemExit(
-            "liandong campaign: the event store already holds cases; a campaign is generated "
-            "into an empty one (LIANDONG_EVENT_STORE, LIANDONG_DATA_DIR)"
-        )
-    before = services.app.event_count()
-    figures = run_campaign(services.app, clock, count, args.seed, progress=bar)
+            "liandong campaign: another campaign is being generated into this event store; "
+            "wait for it to end"
+        ) from None
     print(
         f"{figures.enterprises} enterprises, {figures.commands} commands, "
         f"{services.app.event_count() - before} events (seed {args.seed})",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from api.bootstrap import Services, bootstrap
 from domain import commands as c
 from domain.values import Actor
 from tests.api.conftest import memory_settings
+from tests.holders import holding
 
 RELEASE_AFTER_S = 20  # the holder lets go by itself, so a stalled loop ends the test
 DENIAL = {"approval_kind": "filing", "application_ref": "1", "reason": "x"}
@@ -74,19 +74,10 @@ def locked(tmp_path: Path) -> Iterator[LockedViews]:
         Actor(unit="town:degan"), c.ListEnterprise(name="某厂", address="德感", town="town:degan")
     ).aggregate_id
     assert services.idempotency is not None  # its table made, as by any earlier request
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path / "views.sqlite"), str(RELEASE_AFTER_S)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
-        yield LockedViews(services, key, case, holder)
+        with holding(HOLDER, str(tmp_path / "views.sqlite"), str(RELEASE_AFTER_S)) as holder:
+            yield LockedViews(services, key, case, holder)
     finally:
-        holder.kill()
-        holder.wait()
         services.close()
 
 

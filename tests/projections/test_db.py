@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 import pytest
 
 from projections.db import Database, StoreClosed
+from tests.holders import holding
 
 
 def test_each_in_memory_view_store_is_its_own_and_leaves_no_file(
@@ -51,21 +50,9 @@ def sqlite_views(tmp_path: Path) -> Iterator[Database]:
 def test_a_read_sees_the_last_commit_while_another_process_writes(
     sqlite_views: Database, tmp_path: Path
 ) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path / "views.sqlite")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
-
+    with holding(HOLDER, str(tmp_path / "views.sqlite")) as holder:
         assert sqlite_views.query("SELECT x FROM t") == [(1,)]
         assert holder.poll() is None, "the read was answered only once the writer let go"
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_read_waits_for_a_locked_file_at_most_a_moment(sqlite_views: Database) -> None:
