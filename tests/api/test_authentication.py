@@ -200,7 +200,7 @@ def test_health_tells_anyone_what_is_down_and_only_monitoring_why(tmp_path: Path
     for api in make_api(settings):
         where = f"{socket.gethostname()}:{os.getpid()}"
         Beacon(settings.view_store, "projection:status", member=True).report(
-            "failed", lag=3, error="psycopg.OperationalError: host=10.0.0.5"
+            "failed", lag=3, error="OperationalError: connection to server at 10.0.0.5 failed"
         )
 
         told = api.client.get("/health", headers=api.headers("district-office"))

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import chdir
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,12 @@ from projections.db import Database, StoreClosed
 from tests.holders import holding
 
 
-def test_each_in_memory_view_store_is_its_own_and_leaves_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    first, second = Database("sqlite:///:memory:"), Database("sqlite:///:memory:")
-    with first.transaction() as tx:
-        tx.execute("CREATE TABLE t (x INTEGER)")
-    assert second.query("SELECT name FROM sqlite_master WHERE name = 't'") == []
+def test_each_in_memory_view_store_is_its_own_and_leaves_no_file(tmp_path: Path) -> None:
+    with chdir(tmp_path):
+        first, second = Database("sqlite:///:memory:"), Database("sqlite:///:memory:")
+        with first.transaction() as tx:
+            tx.execute("CREATE TABLE t (x INTEGER)")
+        assert second.query("SELECT name FROM sqlite_master WHERE name = 't'") == []
     assert not any(":memory:" in name for name in os.listdir(tmp_path))
     assert not Path("/:memory:").exists()
 
