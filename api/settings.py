@@ -209,8 +209,8 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         default=None,
-        description="bearer token a Prometheus scraper presents at /metrics; without one, "
-        "/metrics answers only clients on this machine (loopback)",
+        description="bearer token the monitoring system presents at /metrics and for the "
+        "details of /health; without one, both are for clients on this machine (loopback)",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed by CORS (none by default)"
