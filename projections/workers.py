@@ -60,13 +60,11 @@ def create_worker_status(tx: Tx) -> None:
 def is_transient(exc: BaseException) -> bool:
     """True when the failure lies in a resource (broker, database, disk) that may return."""
     from eventsourcing.persistence import OperationalError as StoreUnavailable
-    from kafka.errors import AuthorizationError, KafkaError, SaslAuthenticationFailedError
+    from kafka.errors import KafkaError
 
-    if isinstance(exc, (AuthorizationError, SaslAuthenticationFailedError)):
-        # The broker answers, and refuses this process its credentials or its ACLs:
-        # retrying would wait forever while /health called it running. It fails, loudly,
-        # until an operator mends the grant and starts it again.
-        return False
+    # A refusal by the broker's ACLs is retried too: it may pass by itself (a gateway
+    # may not create the topics, and waits for the relay that may); one that does not
+    # pass shows in /health as down after a minute of retrying, with its reason.
     if isinstance(exc, (OSError, TimeoutError, KafkaError, sqlite3.OperationalError)):
         return True
     if isinstance(exc, StoreUnavailable):
