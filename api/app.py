@@ -138,3 +138,10 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_served_app() -> FastAPI:
+    """The app of each process `liandong serve --processes N` starts: a process of its
+    own, so it sets up its own logging (JSON lines, the access log among them)."""
+    middleware.configure_json_logging()
+    return create_app()

@@ -22,13 +22,21 @@ if TYPE_CHECKING:
     from api.bootstrap import Services
 
 
+# Every line of `serve` is JSON, uvicorn's own too (no log config of its own: its loggers
+# reach ours), and each request has one access line, ours, with its request id and unit
+# (api/middleware.py), rather than that and uvicorn's plain one besides.
+LOGGING: dict[str, Any] = {"log_config": None, "log_level": "info", "access_log": False}
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
     from api.bootstrap import bootstrap
     from api.http_protocol import IMPORT_PATH as NODELAY_HTTP
+    from api.middleware import configure_json_logging
 
+    configure_json_logging()
     settings = Settings()
     if args.processes < 1:
         print("liandong serve: --processes must be at least 1", file=sys.stderr)
@@ -75,17 +83,17 @@ def _serve(args: argparse.Namespace) -> int:
         # lifespan); uvicorn's supervisor restarts one that dies.
         services.close()
         uvicorn.run(
-            "api.app:create_app",
+            "api.app:create_served_app",
             factory=True,
             http=NODELAY_HTTP,
             workers=args.processes,
             host=host,
             port=port,
-            log_level="info",
+            **LOGGING,
         )
         return 0
     try:
-        uvicorn.run(create_app(services), http=NODELAY_HTTP, host=host, port=port, log_level="info")
+        uvicorn.run(create_app(services), http=NODELAY_HTTP, host=host, port=port, **LOGGING)
     finally:
         stop.set()
         for worker in workers:

@@ -41,6 +41,9 @@ def configure_json_logging() -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.INFO)
+    # kafka-python tells every connection and metadata refresh at INFO; its warnings
+    # and errors are what an operator needs.
+    logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
 class RequestContext:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from uvicorn.config import Config
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
@@ -93,7 +94,7 @@ def two_processes(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.postgres
 def test_two_api_processes_on_postgresql_record_every_command(
-    pg_env: dict[str, str], two_processes: str, postgres_store_url: str
+    pg_env: dict[str, str], two_processes: str, postgres_store_url: str, tmp_path: Path
 ) -> None:
     key = liandong(pg_env, "units", "issue-key", TOWN).strip().splitlines()[-1]
 
@@ -110,6 +111,10 @@ def test_two_api_processes_on_postgresql_record_every_command(
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(list_one, range(80)))
     assert answers == [201] * 80
+    logged = access_lines(tmp_path / "serve.log", "/cases")
+    assert len(logged) == 80, "each process logs each of its requests, once"
+    assert {line["status"] for line in logged} == {201}
+    assert {line["unit"] for line in logged} == {TOWN}
     store = Liandong(env=store_env(postgres_store_url))
     try:
         stored = store.recorder.select_notifications(1, 10_000)
@@ -126,3 +131,40 @@ def test_several_processes_cannot_run_the_workers_inside(env: dict[str, str]) ->
 @pytest.mark.parametrize("count", ["0", "-3"])
 def test_a_count_of_processes_below_one_is_refused(env: dict[str, str], count: str) -> None:
     liandong(env, "serve", "--processes", count, expect=2)
+
+
+def access_lines(log: Path, path: str) -> list[dict[str, Any]]:
+    """The access log's lines for `path`, JSON with a request id each; uvicorn's own
+    plain access line is not written besides ours."""
+    text = log.read_text()
+    assert 'HTTP/1.1" ' not in text, "uvicorn's plain access line too"
+    lines = [orjson.loads(line) for line in text.splitlines() if line.startswith("{")]
+    logged = [line for line in lines if line["logger"] == "liandong.access"]
+    assert len({line["request_id"] for line in logged}) == len(logged)
+    return [line for line in logged if line["path"] == path]
+
+
+def test_one_api_process_logs_each_request_once_as_json(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [CLI, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(
+            process,
+            lambda: httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200,
+            log.read_text,
+            "serve never answered",
+        )
+        for _ in range(3):
+            httpx.get(f"{url}/enterprises", timeout=10)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+
+    logged = access_lines(log, "/enterprises")
+    assert [line["status"] for line in logged] == [401, 401, 401]

@@ -152,3 +152,43 @@ def test_a_postgres_read_outlives_its_pooled_connection(
     with pg_views.transaction() as tx:
         tx.execute("UPDATE t SET x = 2")
     assert pg_views.query("SELECT x FROM t") == [(2,)]
+
+
+def reader_pids(postgres_dsn: str) -> set[int]:
+    import psycopg
+
+    from projections.db import READER_NAME
+
+    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (READER_NAME,)
+        ).fetchall()
+    return {pid for (pid,) in rows}
+
+
+@pytest.mark.postgres
+def test_postgres_readers_are_few_however_many_threads_read(
+    postgres_store_url: str, postgres_dsn: str
+) -> None:
+    """Each reader is a server process: a thread pool of forty must not open forty."""
+    before = reader_pids(postgres_dsn)  # other stores' readers, if any are still open
+    db = Database(postgres_store_url, pg_readers=2)
+    start = threading.Barrier(10)
+    answers: list[list[Any]] = []
+
+    def read() -> None:
+        start.wait()
+        for _ in range(20):
+            answers.append(db.query("SELECT pg_sleep(0.001), 1"))
+
+    threads = [threading.Thread(target=read) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    opened = reader_pids(postgres_dsn) - before
+    db.close()
+
+    assert len(answers) == 200
+    assert all(rows[0][1] == 1 for rows in answers)
+    assert 1 <= len(opened) <= 2
