@@ -48,8 +48,7 @@ class Services:
             for projection in self.projections().values():
                 setup(self._views, projection)
             with self._views.transaction() as tx:
-                self._views.lock(tx, "liandong-worker-status")
-                create_worker_status(tx)  # heartbeats /health and /metrics read
+                create_worker_status(self._views, tx)  # heartbeats /health and /metrics read
         return self._views
 
     @cached_property
@@ -113,7 +112,7 @@ class Services:
             self.app,
             self.settings.kafka(),
             self.topics,
-            group_id or self.topics.receipts_group,
+            group_id,
             # Any number of receipts processes may share the group's partitions.
             self.beacon("receipts", member=True),
             self.settings.utility_public_keys(),

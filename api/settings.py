@@ -19,6 +19,7 @@ from domain.linkage import FOLLOW_UP_CHECK_DAYS, REMIND_BEFORE_DAYS
 from domain.subscriptions import MAX_SUBSCRIPTIONS
 from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
 from gateways.signing import PublicKey, SigningKey, development_key
+from projections.db import pg_dsn_and_schema
 from projections.feed import DEFAULT_BACKLOG
 
 
@@ -302,7 +303,7 @@ def store_env(url: str) -> dict[str, str]:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
     if parts.scheme in ("postgresql", "postgres"):
-        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        _, schema = pg_dsn_and_schema(url)
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": parts.path.lstrip("/"),
@@ -312,7 +313,7 @@ def store_env(url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
         }
-        if "schema" in query:
-            env["POSTGRES_SCHEMA"] = query["schema"]
+        if schema is not None:
+            env["POSTGRES_SCHEMA"] = schema
         return env
     raise ValueError(f"unsupported store URL {url!r}: use sqlite:///, postgresql:// or memory://")

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from projections.db import pg_dsn_and_schema
+
 
 class Held(RuntimeError):
     """Another process holds the lock."""
@@ -56,13 +58,10 @@ def _file_lock(path: Path, wait: bool) -> Iterator[None]:
 def _advisory_lock(store_url: str, job: str, wait: bool) -> Iterator[None]:
     import psycopg
 
-    parts = urlsplit(store_url)
-    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+    dsn, schema = pg_dsn_and_schema(store_url)
     # One lock per database and schema: deployments in other schemas are not held up.
-    key = zlib.crc32(f"liandong:{job}:{query.get('schema', 'public')}".encode()) - 2**31
-    with psycopg.connect(
-        parts._replace(query="").geturl(), autocommit=True, connect_timeout=5
-    ) as conn:
+    key = zlib.crc32(f"liandong:{job}:{schema or 'public'}".encode()) - 2**31
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
         if wait:
             conn.execute("SELECT pg_advisory_lock(%s)", (key,))
         else:

@@ -68,6 +68,14 @@ class Tx:
         return int(self._cursor.rowcount)
 
 
+def pg_dsn_and_schema(url: str) -> tuple[str, str | None]:
+    """A PostgreSQL store URL (`postgresql://...?schema=name`) as the DSN to connect to
+    and the schema it names, if any."""
+    parts = urlsplit(url)
+    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+    return parts._replace(query="").geturl(), query.get("schema")
+
+
 def _pg(sql: str) -> str:
     return re.sub(r"\?", "%s", sql)
 
@@ -115,9 +123,7 @@ class Database:
             self._sqlite.execute("PRAGMA synchronous=NORMAL")
         elif parts.scheme in ("postgresql", "postgres"):
             self.dialect = "postgres"
-            query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-            self._schema = query.pop("schema", None)
-            self._dsn = parts._replace(query="").geturl()
+            self._dsn, self._schema = pg_dsn_and_schema(url)
             self._free_readers = threading.BoundedSemaphore(max(1, pg_readers))
             self._pg = self._connect_pg()
         else:

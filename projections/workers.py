@@ -50,8 +50,10 @@ MAX_BACKOFF_SECONDS = 30.0
 RETRYING_IS_DOWN_SECONDS = 60.0
 
 
-def create_worker_status(tx: Tx) -> None:
-    """The heartbeat table, with every column of this version."""
+def create_worker_status(db: Database, tx: Tx) -> None:
+    """The heartbeat table, with every column of this version; processes starting
+    together take turns (neither statement is safe against a concurrent one)."""
+    db.lock(tx, "liandong-worker-status")
     tx.execute(SCHEMA)
     if not tx.execute(_SINCE_MISSING[tx.dialect]).fetchall():
         tx.execute("ALTER TABLE worker_status ADD COLUMN since TEXT")
@@ -134,8 +136,7 @@ class Beacon:
                 if self._db is None:
                     self._db = Database(self.view_store)
                     with self._db.transaction() as tx:
-                        self._db.lock(tx, "liandong-worker-status")
-                        create_worker_status(tx)
+                        create_worker_status(self._db, tx)
                         if self.member:
                             self._forget_departed(tx)
                 moment = utc_text(datetime.now(tz=UTC))

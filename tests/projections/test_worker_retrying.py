@@ -115,7 +115,7 @@ def test_a_heartbeat_table_of_an_earlier_version_gains_the_column(
         )
     for _ in range(2):  # and again, as every later start does
         with db.transaction() as tx:
-            create_worker_status(tx)
+            create_worker_status(db, tx)
 
     assert worker_rows(db)["relay"].state_seconds is None
     Beacon(url, "relay").report("retrying", error="OSError: x")
