@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from api.cli_documents import add_commands as add_document_commands
 from api.cli_ledger import add_commands as add_ledger_commands
@@ -430,7 +431,38 @@ def main(argv: list[str] | None = None) -> int:
     units.add_argument("--reason", help="why a key is revoked (recorded)")
     units.set_defaults(func=_units)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except Exception as exc:
+        from projections.workers import describe, is_transient
+
+        if not is_transient(exc):
+            raise  # a defect: its traceback is what mends it
+        # A full disk, a store that cannot be opened, a database or broker that is down:
+        # the operator's to mend, so one line that says what failed, not a traceback.
+        print(
+            f"liandong {args.command}: cannot go on: {describe(exc)} ({_stores()})",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _stores() -> str:
+    """Where the stores are, as the settings name them (passwords left out)."""
+    try:
+        settings = Settings()
+    except Exception:  # the settings themselves may be what failed
+        return "the settings could not be read"
+    return f"event store {_no_password(settings.event_store)}, view store " + _no_password(
+        settings.view_store
+    )
+
+
+def _no_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
 
 
 if __name__ == "__main__":
