@@ -169,6 +169,7 @@ class Services:
             self.settings.kafka(),
             self.topics.events.name,
             feed_backlog=self.settings.projection_feed_backlog,
+            batch_records=self.settings.projection_batch_records,
             beacon=self.beacon(f"projection:{name}", member=in_group),
             in_group=in_group,
         )

@@ -105,6 +105,7 @@ def _rebuild(args: argparse.Namespace) -> int:
             services.topics.events.name,
             progress,
             feed_backlog=services.settings.projection_feed_backlog,
+            batch_records=services.settings.projection_batch_records,
         )
         print(f"\n{name}: rebuilt and swapped in; digest {projection.digest(db)}", flush=True)
     return 0

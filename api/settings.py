@@ -21,6 +21,7 @@ from gateways.kafka_access import KafkaAccess, SaslMechanism, SecurityProtocol
 from gateways.signing import PublicKey, SigningKey, development_key
 from projections.db import pg_dsn_and_schema
 from projections.feed import DEFAULT_BACKLOG
+from projections.runner import DEFAULT_BATCH_RECORDS
 
 
 class Settings(BaseSettings):
@@ -106,6 +107,13 @@ class Settings(BaseSettings):
         ge=0,
         description="a projection this many records behind reads its backlog through a "
         "feed process (projections.feed), using a second core",
+    )
+    projection_batch_records: int = Field(
+        default=DEFAULT_BATCH_RECORDS,
+        ge=1,
+        le=1_000_000,
+        description="the most records a projection applies in one transaction; following "
+        "live a batch is what came meanwhile, catching up it fills to this",
     )
     expected_workers: list[str] = Field(
         default_factory=lambda: [

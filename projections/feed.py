@@ -49,6 +49,9 @@ Prepare = Callable[[str, int, bytes], Any]  # (event class name, position, value
 # A catch-up this many records behind reads through a feed: below it, starting a process
 # (about 0.2 s) costs more than it saves.
 DEFAULT_BACKLOG = 10_000
+# Records per frame at most: small enough that the runner starts applying soon, and joins
+# the frames that wait for it into batches of its own size (BacklogFeed.frames).
+FRAME_RECORDS = 1000
 _LENGTH = struct.Struct("!I")
 _END = object()
 
@@ -102,8 +105,10 @@ def read_backlog(
     ends: dict[int, int],
     out: IO[bytes],
     prepare: Prepare | None = None,
+    frame_records: int = FRAME_RECORDS,
 ) -> int:
-    """Reads [start, end) of each partition and writes it to `out` as frames."""
+    """Reads [start, end) of each partition and writes it to `out` as frames of at most
+    `frame_records` records."""
     from kafka import KafkaConsumer, TopicPartition  # the runner's process need not load it
 
     consumer = KafkaConsumer(
@@ -111,7 +116,7 @@ def read_backlog(
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
-        max_poll_records=1000,
+        max_poll_records=frame_records,
         fetch_max_wait_ms=100,
         client_id="projection-feed",
     )
@@ -165,7 +170,10 @@ class BacklogFeed:
         starts: dict[int, int],
         ends: dict[int, int],
         prepare: str | None = None,
+        batch_records: int = FRAME_RECORDS,
     ) -> None:
+        self.batch_records = max(1, batch_records)
+        self.frame_records = min(FRAME_RECORDS, self.batch_records)
         root = str(Path(__file__).resolve().parents[1])
         paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         env = {
@@ -189,12 +197,16 @@ class BacklogFeed:
                 "--end",
                 offsets_arg(ends),
                 *(["--prepare", prepare] if prepare else []),
+                "--frame-records",
+                str(self.frame_records),
             ],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env,
         )
-        self._frames: queue.Queue[Any] = queue.Queue(maxsize=16)
+        # Room for a whole batch of frames, so that a batch can be joined from them.
+        waiting = max(16, -(-self.batch_records // self.frame_records))
+        self._frames: queue.Queue[Any] = queue.Queue(maxsize=waiting)
         self._reader = threading.Thread(target=self._read, name="feed-reader", daemon=True)
         self._reader.start()
 
@@ -224,20 +236,41 @@ class BacklogFeed:
             except queue.Full:
                 continue
 
+    @property
+    def frames_waiting(self) -> int:
+        """Frames read from the feed that the runner has not taken yet."""
+        return self._frames.qsize()
+
     def frames(self, timeout_s: float = 1.0) -> Iterator[list[FeedRecord] | None]:
         """Yields each frame, or None every `timeout_s` while the feed has nothing yet
-        (so the runner can check its deadline and stop flag); ends at the end frame."""
+        (so the runner can check its deadline and stop flag); ends at the end frame.
+
+        Frames that wait in the queue when one is taken (the runner is the slower of the
+        two) come joined, up to `batch_records`: a longer batch per transaction."""
         while True:
             try:
                 item = self._frames.get(timeout=timeout_s)
             except queue.Empty:
                 yield None
                 continue
-            if item is None:
-                return
-            if item is _END or isinstance(item, Exception):
-                raise FeedError(self._last_words(item))
-            yield pickle.loads(item)
+            joined: list[FeedRecord] = []
+            while True:
+                if item is None:
+                    if joined:
+                        yield joined
+                    return
+                if item is _END or isinstance(item, Exception):
+                    if joined:
+                        yield joined  # what came before the failure is sound
+                    raise FeedError(self._last_words(item))
+                joined += pickle.loads(item)
+                if len(joined) + self.frame_records > self.batch_records:
+                    break
+                try:
+                    item = self._frames.get_nowait()
+                except queue.Empty:
+                    break
+            yield joined
 
     def _last_words(self, item: object) -> str:
         try:
@@ -274,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", required=True, help="partition:offset,...")
     parser.add_argument("--end", required=True, help="partition:offset,...")
     parser.add_argument("--prepare", help="module:function run on each record")
+    parser.add_argument("--frame-records", type=int, default=FRAME_RECORDS)
     args = parser.parse_args(argv)
     try:
         read_backlog(
@@ -283,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             parse_offsets(args.end),
             sys.stdout.buffer,
             load_prepare(args.prepare) if args.prepare else None,
+            frame_records=max(1, args.frame_records),
         )
     except BrokenPipeError:  # the runner is gone: nobody wants the rest
         return 1

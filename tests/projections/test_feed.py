@@ -16,9 +16,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from bench.bench_projections import base_events, fill_topic
 from gateways.topics import Topics, ensure_topics
 from projections.audit import AuditProjection
-from projections.db import Database
-from projections.feed import BacklogFeed, FeedError
-from projections.runner import Projection, ProjectionRunner, stored_offsets
+from projections.db import Database, Tx
+from projections.feed import FRAME_RECORDS, BacklogFeed, FeedError
+from projections.runner import EventRecord, Projection, ProjectionRunner, stored_offsets
 from projections.status import StatusProjection
 from tests.gateways.kafka_reading import read_topic
 from tests.projections.feeds import feed_running, kill_feeds
@@ -38,10 +38,22 @@ def stream(kafka_bootstrap: str) -> Topics:
 
 
 def runner(
-    projection: Projection, db: Database, bootstrap: str, topics: Topics, feed_backlog: int
+    projection: Projection,
+    db: Database,
+    bootstrap: str,
+    topics: Topics,
+    feed_backlog: int,
+    batch_records: int = FRAME_RECORDS,
 ) -> ProjectionRunner:
+    """A runner applying one frame per batch (unless told otherwise): then the feed's
+    queue holds 16 frames, which the tests of a feed still running rely on."""
     return ProjectionRunner(
-        projection, db, bootstrap, topics.events.name, feed_backlog=feed_backlog
+        projection,
+        db,
+        bootstrap,
+        topics.events.name,
+        feed_backlog=feed_backlog,
+        batch_records=batch_records,
     )
 
 
@@ -218,3 +230,49 @@ def test_a_live_runner_far_behind_after_a_burst_reads_it_through_a_feed(
         live.join(timeout=30)
     assert feeds_seen, "the burst was read through a feed"
     assert db.query("SELECT count(*) FROM audit_entries")[0][0] == EVENTS
+
+
+class BatchSizes(StatusProjection):
+    """The status view, noting how many records each transaction applied."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def apply_all(self, tx: Tx, events: list[EventRecord]) -> dict[int, int]:
+        self.sizes.append(len(events))
+        return super().apply_all(tx, events)
+
+
+@pytest.mark.parametrize("feed_backlog", [ALWAYS, NEVER], ids=["through a feed", "in process"])
+def test_no_transaction_applies_more_than_the_batch_size_and_every_record_is_applied_once(
+    stream: Topics,
+    kafka_bootstrap: str,
+    tmp_path: Path,
+    in_one_process: dict[str, str],
+    feed_backlog: int,
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'views.sqlite'}")
+    status = BatchSizes()
+    runner(status, db, kafka_bootstrap, stream, feed_backlog, batch_records=2_500).catch_up()
+    assert sum(status.sizes) == EVENTS
+    assert max(status.sizes) <= 2_500
+    assert status.digest(db) == in_one_process["status"]
+
+
+def test_frames_waiting_for_a_slower_runner_come_joined_up_to_its_batch_size(
+    stream: Topics, kafka_bootstrap: str
+) -> None:
+    topic = stream.events.name
+    ends = {0: partition_end(kafka_bootstrap, topic, 0)}
+    assert ends[0] > 3 * FRAME_RECORDS, "the partition holds frames enough to join"
+    with BacklogFeed(kafka_bootstrap, topic, {0: 0}, ends, batch_records=2_500) as feed:
+        deadline = time.monotonic() + 120
+        while feed.frames_waiting < 3:  # the runner is busy elsewhere meanwhile
+            assert time.monotonic() < deadline, "the feed sent no frames"
+            time.sleep(0.01)
+        batches = [f for f in feed.frames() if f is not None]
+    assert FRAME_RECORDS < len(batches[0]) <= 2_500, "waiting frames were joined"
+    assert max(len(batch) for batch in batches) <= 2_500
+    offsets = [o for batch in batches for _, o, *_ in batch]
+    assert offsets == list(range(ends[0])), "each record once, in order"
