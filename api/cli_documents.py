@@ -33,9 +33,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def _report(args: argparse.Namespace) -> int:
     from api.bootstrap import bootstrap
+    from api.documents.names import unit_names
     from api.documents.pdf import NoChineseFont, chinese_font
     from api.documents.report_files import report_pdf, report_xlsx
-    from api.routers.reports import namer
     from projections.reports import parse_period, report
 
     period = parse_period(args.period)
@@ -50,13 +50,13 @@ def _report(args: argparse.Namespace) -> int:
     made = report(services.db, period, datetime.now(UTC), town=args.town)
     out: Path = args.out or Path(f"report-{period.name}.{args.format}")
     if args.format == "xlsx":
-        out.write_bytes(report_xlsx(made, namer(services)))
+        out.write_bytes(report_xlsx(made, unit_names(services.app.units)))
     else:
         try:
             font = chinese_font(services.settings.pdf_font)
         except NoChineseFont as missing:
             raise SystemExit(f"liandong report: {missing}") from None
-        out.write_bytes(report_pdf(made, namer(services), font))
+        out.write_bytes(report_pdf(made, unit_names(services.app.units), font))
     t = made.total
     print(
         f"{out}: {period.name}, {len(made.towns)} towns, {len(made.units)} units; listed "

@@ -5,17 +5,17 @@ Both render one `projections.reports.Report`; neither computes a figure of its o
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import xlsxwriter  # type: ignore[import-untyped]
 from fpdf.fonts import FontFace
 
+from api.documents.names import Namer
 from api.documents.pdf import FACE, ChinesePdf
 from projections.dashboard import DISTRICT_TIME
 from projections.reports import Figures, Report
 
-Namer = Callable[[str], str]
 TOWN_COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("镇街", "name", 16),
     ("新列入", "listed", 9),

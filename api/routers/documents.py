@@ -13,11 +13,11 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
+from api.documents.names import unit_names
 from api.documents.notices import PRINTABLE, AuditEntry, document_number, notice_pdf
 from api.documents.pdf import NoChineseFont, chinese_font
 from api.errors import PROBLEM_RESPONSES, ApiError
 from api.routers.enterprises import require_visible
-from api.routers.reports import namer
 from api.scope import ScopeDep
 from api.web.naming import duty_words
 from domain.events import CaseEvent, SupervisionNoticeIssued
@@ -128,7 +128,7 @@ def document(
             title, duty = duty_words(task.completes_on.value, task.duty, "zh")
             # The recorded specifics beside the title, when they are in Chinese.
             extra["duty"] = f"{title}（{duty}）" if duty and not duty.isascii() else title
-    content = notice_pdf(event, as_then, entry, namer(services), font, extra)
+    content = notice_pdf(event, as_then, entry, unit_names(services.app.units), font, extra)
     kind, _ = PRINTABLE[type(event)]
     return Response(
         content,

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from api.bootstrap import Services
 from api.deps import ServicesDep
+from api.documents.names import Namer, unit_names
 from api.documents.pdf import NoChineseFont, chinese_font
 from api.documents.report_files import report_pdf, report_xlsx
 from api.errors import PROBLEM_RESPONSES, ApiError
@@ -80,18 +82,7 @@ def period_of(text: str) -> Period:
     return period
 
 
-def namer(services: Any) -> Any:
-    units = services.app.units
-
-    def name(key: str) -> str:
-        if key == "total":
-            return "合计"
-        return str(units.get(key).name_zh) if key in units else key
-
-    return name
-
-
-def build(services: Any, scope: ReadScope, text: str, town: str | None) -> Report:
+def build(services: Services, scope: ReadScope, text: str, town: str | None) -> Report:
     scope.require_not_utility()
     period = period_of(text)
     if town is not None and town not in services.app.units.territories():
@@ -106,7 +97,7 @@ def build(services: Any, scope: ReadScope, text: str, town: str | None) -> Repor
     return report(services.db, period, datetime.now(UTC), town=scope.town or town)
 
 
-def as_model(row: Figures, name: Any) -> FiguresModel:
+def as_model(row: Figures, name: Namer) -> FiguresModel:
     return FiguresModel(name=name(row.key), on_time_rate=row.on_time_rate, **asdict(row))
 
 
@@ -125,7 +116,7 @@ def report_file(
 ) -> Response:
     made = build(services, scope, period, town)
     if fmt == "xlsx":
-        content = report_xlsx(made, namer(services))
+        content = report_xlsx(made, unit_names(services.app.units))
     else:
         try:
             font = chinese_font(services.settings.pdf_font)
@@ -133,7 +124,7 @@ def report_file(
             raise ApiError(
                 503, "unavailable", str(missing), "服务器未安装中文字体，无法生成 PDF"
             ) from missing
-        content = report_pdf(made, namer(services), font)
+        content = report_pdf(made, unit_names(services.app.units), font)
     kind = "周报" if made.period.kind == "week" else "月报"
     chosen = scope.town or town
     stem = f"report-{made.period.name}" + (f"-{chosen.replace(':', '-')}" if chosen else "")
@@ -157,7 +148,7 @@ def report_figures(
     period: PeriodText, scope: ScopeDep, services: ServicesDep, town: TownFilter = None
 ) -> ReportModel:
     made = build(services, scope, period, town)
-    name = namer(services)
+    name = unit_names(services.app.units)
     return ReportModel(
         period=made.period.name,
         kind="week" if made.period.kind == "week" else "month",
