@@ -370,8 +370,13 @@ class ProjectionRunner:
             consumer.close()
 
     def _catch_up_live(self, stop: threading.Event) -> None:
+        def beating(done: int, total: int) -> None:
+            # A catch-up of a city's backlog takes minutes: its heartbeat goes on, or
+            # /health would call a working runner gone after 15 s.
+            self.beacon.report("running", lag=total - done)
+
         try:
-            self.catch_up(timeout_s=float("inf"), stop=stop)
+            self.catch_up(progress=beating, timeout_s=float("inf"), stop=stop)
         except FeedError:  # the live loop reads the rest from the tracking record
             log.warning(
                 "%s: the feed failed; reading on in this process",

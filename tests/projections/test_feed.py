@@ -20,6 +20,7 @@ from projections.db import Database, Tx
 from projections.feed import FRAME_RECORDS, BacklogFeed, FeedError
 from projections.runner import EventRecord, Projection, ProjectionRunner, stored_offsets
 from projections.status import StatusProjection
+from projections.workers import Beacon, create_worker_status, worker_rows
 from tests.gateways.kafka_reading import read_topic
 from tests.projections.feeds import feed_running, kill_feeds
 
@@ -276,3 +277,64 @@ def test_frames_waiting_for_a_slower_runner_come_joined_up_to_its_batch_size(
     assert max(len(batch) for batch in batches) <= 2_500
     offsets = [o for batch in batches for _, o, *_ in batch]
     assert offsets == list(range(ends[0])), "each record once, in order"
+
+
+class HeldAtItsSecondBatch(StatusProjection):
+    """The status view, which waits at its second batch until the test lets it go on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches = 0
+        self.go_on = threading.Event()
+
+    def apply_all(self, tx: Tx, events: list[EventRecord]) -> dict[int, int]:
+        self.batches += 1
+        if self.batches == 2:
+            assert self.go_on.wait(timeout=120), "the test never let the batch go on"
+        return super().apply_all(tx, events)
+
+
+def test_a_runner_catching_up_through_a_feed_keeps_its_heartbeat_with_the_lag_left(
+    stream: Topics, kafka_bootstrap: str, tmp_path: Path, in_one_process: dict[str, str]
+) -> None:
+    """A city's backlog takes minutes: a heartbeat written only once caught up would
+    leave the worker's row stale, and /health would call a working runner gone."""
+    url = f"sqlite:///{tmp_path / 'views.sqlite'}"
+    db = Database(url)
+    with db.transaction() as tx:  # as the API's bootstrap makes it
+        create_worker_status(db, tx)
+    status = HeldAtItsSecondBatch()
+    catching_up = ProjectionRunner(
+        status,
+        db,
+        kafka_bootstrap,
+        stream.events.name,
+        feed_backlog=ALWAYS,
+        batch_records=FRAME_RECORDS,
+        beacon=Beacon(url, "projection:status"),
+    )
+    stop = threading.Event()
+    live = threading.Thread(target=catching_up.run, args=(stop,))
+    live.start()
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # the second batch waits meanwhile: the backlog is not read yet
+            row = worker_rows(db).get("projection:status")
+            if row is not None and row.state == "running":
+                break
+            assert live.is_alive(), "the runner died"
+            assert time.monotonic() < deadline, "no heartbeat while behind"
+            time.sleep(0.02)
+        assert row.lag is not None, "it says how far behind it is"
+        assert 0 < row.lag < EVENTS
+        status.go_on.set()
+        deadline = time.monotonic() + 120
+        while applied(db, "status", stream) < EVENTS:
+            assert live.is_alive(), "the runner died"
+            assert time.monotonic() < deadline, "it did not catch up"
+            time.sleep(0.05)
+    finally:
+        status.go_on.set()
+        stop.set()
+        live.join(timeout=30)
+    assert status.digest(db) == in_one_process["status"]
