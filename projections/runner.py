@@ -41,8 +41,9 @@ LIVE_POLL_MS = 1000
 # The most records one transaction applies. A poll returns what has arrived, so following
 # live a batch is what came meanwhile; catching up, batches fill to this. The status view
 # writes a case once per batch, however many of its events the batch holds, and every
-# transaction costs a commit and a look at the offsets: at 300,000 events, 50,000 a batch
-# against 1,000 took a third less CPU, the database's included (docs/benchmarks.md).
+# transaction costs a commit and a look at the offsets: 20,000 a batch against 1,000 took
+# a sixth less CPU at 300,000 events, the database's included, and one status process
+# caught up with a city in 237 s instead of 390 s (docs/benchmarks.md, "Longer batches").
 DEFAULT_BATCH_RECORDS = 20_000
 # Each partition's share of one fetch: enough for a batch to fill from a few partitions
 # (the fetch as a whole stays under kafka-python's fetch_max_bytes, 50 MiB).
