@@ -434,8 +434,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except Exception as exc:
+        from pydantic import ValidationError
+
         from projections.workers import describe, is_transient
 
+        if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+            for error in exc.errors():
+                # The rule, not the value given: a malformed value may be a secret.
+                named = "_".join(str(part) for part in error["loc"]).upper()
+                variable = f"LIANDONG_{named}" if named else "the settings"
+                print(f"liandong {args.command}: {variable}: {error['msg']}", file=sys.stderr)
+            return 2
         if not is_transient(exc):
             raise  # a defect: its traceback is what mends it
         # A full disk, a store that cannot be opened, a database or broker that is down:

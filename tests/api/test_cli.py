@@ -159,3 +159,29 @@ def test_the_receipts_gateway_runs_until_told_to_stop(env: dict[str, str]) -> No
     assert process.poll() is None, process.stdout.read() if process.stdout else ""
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "given", "rule"),
+    [
+        ("LIANDONG_PROJECTION_BATCH_RECORDS", "0", "greater than or equal to 1"),
+        ("LIANDONG_PROJECTION_BATCH_RECORDS", "Infinity", "valid integer"),
+        ("LIANDONG_RELAY_IDLE_SECONDS", "-1", "greater than 0"),
+        ("LIANDONG_PROJECTION_FEED_BACKLOG", "12\x01", "valid integer"),
+    ],
+)
+def test_a_bad_setting_is_named_with_its_rule_and_nothing_starts(
+    env: dict[str, str], variable: str, given: str, rule: str
+) -> None:
+    done = subprocess.run(
+        [CLI, "projections", "run", "status"],
+        env={**env, variable: given},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    [said] = done.stderr.strip().splitlines()
+    assert said.startswith(f"liandong projections: {variable}: ")
+    assert rule in said
+    assert given not in said  # a value is not echoed: a malformed one may be a secret
+    assert not (Path(env["LIANDONG_VIEW_STORE"].removeprefix("sqlite:///"))).exists()
