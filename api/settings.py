@@ -111,7 +111,9 @@ class Settings(BaseSettings):
     projection_batch_records: int = Field(
         default=DEFAULT_BATCH_RECORDS,
         ge=1,
-        le=1_000_000,
+        # A runner slower than its feed holds a batch's worth of frames waiting (about
+        # 1 MB per 1,000 records): at this bound about 100 MB, not gigabytes.
+        le=100_000,
         description="the most records a projection applies in one transaction; following "
         "live a batch is what came meanwhile, catching up it fills to this",
     )
