@@ -49,6 +49,7 @@ from bench.common import (
 from domain.application import Liandong
 from gateways.envelope import wrap_state
 from gateways.topics import Topics, ensure_topics
+from projections.audit import AuditProjection
 from projections.db import Database
 from projections.runner import TRACKING, stored_offsets
 
@@ -248,10 +249,14 @@ def end_to_end(
 
 
 def audit_count(db: Database) -> int:
+    """Entries in the audit trail: its head's number (entries are numbered from 1 without
+    gaps). Counting the rows instead, four times a second, cost PostgreSQL about 60 s of
+    CPU in a city run (166 s against 103 s), taken from the run it was measuring."""
     try:
-        return int(db.query("SELECT count(*) FROM audit_entries")[0][0])
+        rows = db.query(f"SELECT seq FROM {AuditProjection().t('head')} WHERE id = 1")
     except Exception:  # the audit process has not made its tables yet
         return 0
+    return int(rows[0][0]) if rows else 0
 
 
 def main() -> None:
