@@ -71,6 +71,12 @@ def test_an_unchanged_task_tells_nothing() -> None:
     assert item_changes({"t1": task()}, {"t1": task()}) == []
 
 
+def test_a_task_given_another_deadline_is_told_changed() -> None:
+    later = task(deadline=T0 + timedelta(days=6))
+    [change] = item_changes({"t1": task()}, {"t1": later})
+    assert (change.unit, change.change) == ("ecology", Change.CHANGED)
+
+
 def test_a_task_opened_and_done_between_two_looks_is_told_done() -> None:
     [change] = item_changes({}, {"t1": task(done_at=T0)})
     assert change.change is Change.DONE
