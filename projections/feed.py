@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,6 +52,11 @@ DEFAULT_BACKLOG = 10_000
 # Records per frame at most: small enough that the runner starts applying soon, and joins
 # the frames that wait for it into batches of its own size (BacklogFeed.frames).
 FRAME_RECORDS = 1000
+# How far, in positions of the event store, one partition's reading may run ahead of the
+# slowest partition still unread. The audit chains events in the store's order and keeps
+# in memory every event whose predecessor lies unread in another partition: read as the
+# broker happened to send them, a city's catch-up kept up to 300,000 (1.5 GB).
+POSITIONS_AHEAD = 20_000
 _LENGTH = struct.Struct("!I")
 _END = object()
 
@@ -98,6 +103,28 @@ def header_values(headers: list[tuple[str, bytes]]) -> tuple[bytes, bytes, bytes
     return kind, sequence, previous
 
 
+class Pacer:
+    """Which partitions to hold back so that none is read more than `ahead` positions past
+    the slowest one still being read. Until a partition still to read has sent its first
+    records, where it stands is unknown: the others wait for it (it is not held back, so
+    its records come with the next fetches)."""
+
+    def __init__(self, ahead: int = POSITIONS_AHEAD) -> None:
+        self.ahead = ahead
+        self.latest: dict[int, int] = {}  # per partition, the position last read
+
+    def read(self, partition: int, position: int) -> None:
+        self.latest[partition] = position
+
+    def held_back(self, unfinished: Iterable[int]) -> set[int]:
+        unfinished = list(unfinished)
+        known = {p: self.latest[p] for p in unfinished if p in self.latest}
+        if len(known) < len(unfinished):
+            return set(known)
+        slowest = min(known.values(), default=0)
+        return {p for p, position in known.items() if position > slowest + self.ahead}
+
+
 def read_backlog(
     bootstrap: Kafka,
     topic: str,
@@ -106,9 +133,10 @@ def read_backlog(
     out: IO[bytes],
     prepare: Prepare | None = None,
     frame_records: int = FRAME_RECORDS,
+    positions_ahead: int = POSITIONS_AHEAD,
 ) -> int:
     """Reads [start, end) of each partition and writes it to `out` as frames of at most
-    `frame_records` records."""
+    `frame_records` records, the partitions paced by the events' positions (Pacer)."""
     from kafka import KafkaConsumer, TopicPartition  # the runner's process need not load it
 
     consumer = KafkaConsumer(
@@ -124,17 +152,31 @@ def read_backlog(
     consumer.assign(partitions)
     for tp in partitions:
         consumer.seek(tp, starts[tp.partition])
-    sent = 0
+    sent, pacer = 0, Pacer(positions_ahead)
+    reading, at = list(partitions), dict(starts)  # at: where each partition's reading stands
     try:
-        while any(consumer.position(tp) < ends[tp.partition] for tp in partitions):
+        while unfinished := [tp for tp in partitions if at[tp.partition] < ends[tp.partition]]:
+            held = pacer.held_back(tp.partition for tp in unfinished)
+            if [tp for tp in unfinished if tp.partition not in held] != reading:
+                # Held back by leaving the assignment: kafka-python 3.0.12 can keep a paused
+                # partition's fetched records and never hand them over after resume.
+                reading = [tp for tp in unfinished if tp.partition not in held]
+                consumer.assign(reading)
+                for tp in reading:
+                    consumer.seek(tp, at[tp.partition])
             frame: list[FeedRecord] = []
             for tp, records in consumer.poll(timeout_ms=500).items():
                 end = ends[tp.partition]
-                frame += [
+                read = [
                     (tp.partition, r.offset, r.value, *header_values(r.headers))
                     for r in records
                     if r.offset < end
                 ]
+                if read and read[-1][4]:
+                    pacer.read(tp.partition, int(read[-1][4]))
+                frame += read
+            for tp in reading:  # the consumer's position also passes transaction markers
+                at[tp.partition] = consumer.position(tp)
             if frame and prepare is not None:
                 frame = [
                     (p, o, prepare(event_class_name(kind), int(seq), value), kind, seq, prev)
