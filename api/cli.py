@@ -341,6 +341,17 @@ def _new_key(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as exc:
+        code = _refused(args.command, exc)
+        if code is None:
+            raise  # a defect: its traceback is what mends it
+        return code
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liandong", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the REST API")
@@ -430,30 +441,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     units.add_argument("--reason", help="why a key is revoked (recorded)")
     units.set_defaults(func=_units)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except Exception as exc:
-        from pydantic import ValidationError
+    return parser
 
-        from projections.workers import describe, is_transient
 
-        if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
-            for error in exc.errors():
-                # The rule, not the value given: a malformed value may be a secret.
-                named = "_".join(str(part) for part in error["loc"]).upper()
-                variable = f"LIANDONG_{named}" if named else "the settings"
-                print(f"liandong {args.command}: {variable}: {error['msg']}", file=sys.stderr)
-            return 2
-        if not is_transient(exc):
-            raise  # a defect: its traceback is what mends it
-        # A full disk, a store that cannot be opened, a database or broker that is down:
-        # the operator's to mend, so one line that says what failed, not a traceback.
-        print(
-            f"liandong {args.command}: cannot go on: {describe(exc)} ({_stores()})",
-            file=sys.stderr,
-        )
-        return 1
+def _refused(command: str, exc: Exception) -> int | None:
+    """The exit code for a failure that is the operator's to mend, after one line per
+    cause on stderr; None for any other failure (a defect)."""
+    from pydantic import ValidationError
+
+    from projections.workers import describe, is_transient
+
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        for error in exc.errors():
+            # The rule, not the value given: a malformed value may be a secret.
+            named = "_".join(str(part) for part in error["loc"]).upper()
+            variable = f"LIANDONG_{named}" if named else "the settings"
+            print(f"liandong {command}: {variable}: {error['msg']}", file=sys.stderr)
+        return 2
+    if not is_transient(exc):
+        return None
+    # A full disk, a store that cannot be opened, a database or broker that is down: one
+    # line that says what failed, not a traceback.
+    print(f"liandong {command}: cannot go on: {describe(exc)} ({_stores()})", file=sys.stderr)
+    return 1
 
 
 def _stores() -> str:
