@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.settings import Settings
+from projections.collector import collect_less_often
 
 if TYPE_CHECKING:
     from api.bootstrap import Services
@@ -81,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
 
     def run(services: Services, stop: threading.Event) -> None:
         runners = [services.projection_runner(name, args.in_group) for name in names]
+        collect_less_often()
         run_threads([(r.projection.name, r.run) for r in runners], stop)
 
     return worker(run)
@@ -92,6 +94,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 
     services = bootstrap()
     db = services.db  # creates the views when missing
+    collect_less_often()
     for name in chosen(args.names):
         projection = services.projections()[name]
 
@@ -116,6 +119,7 @@ def _digest(args: argparse.Namespace) -> int:
 
     services = bootstrap()
     db = services.db  # creates the views when missing
+    collect_less_often()
     for name in chosen(args.names):
         print(f"{name} {services.projections()[name].digest(db)}")
     return 0

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gateways.kafka_access import Kafka, KafkaAccess, access
+from projections.collector import collect_less_often
 
 # (partition, offset, value, ce_type, ce_sequence, ce_prevsequence); the value is what
 # the projection's prepare function made of it when the projection has one.
@@ -351,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prepare", help="module:function run on each record")
     parser.add_argument("--frame-records", type=int, default=FRAME_RECORDS)
     args = parser.parse_args(argv)
+    collect_less_often()
     try:
         read_backlog(
             KafkaAccess.from_environment(args.bootstrap),
