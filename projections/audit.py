@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from projections.db import Database, Tx, utc_text
+from projections.db import Database, Index, Tx, rename_index, utc_text
 from projections.runner import EventRecord, Projection
 
 GENESIS = "0" * 64
@@ -161,11 +161,12 @@ class AuditProjection:
             # b-tree fewer to write per entry than a BIGINT key.
             key = "INTEGER" if tx.dialect == "sqlite" else "BIGINT"
             tx.execute(f"CREATE TABLE IF NOT EXISTS {self.t(table)} {columns.format(key=key)}")
-        for i, cols in enumerate(INDEXES):
-            tx.execute(
-                f"CREATE INDEX IF NOT EXISTS ix_{self.t('entries')}_{i} "
-                f"ON {self.t('entries')} ({cols})"
-            )
+        for index in self.index_definitions():
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {index.sql}")
+
+    def index_definitions(self) -> list[Index]:
+        entries = self.t("entries")
+        return [Index(f"ix_{entries}_{i}", entries, f"({cols})") for i, cols in enumerate(INDEXES)]
 
     def drop(self, tx: Tx) -> None:
         for table in TABLES:
@@ -175,6 +176,8 @@ class AuditProjection:
         assert isinstance(shadow, AuditProjection)
         for table in TABLES:
             tx.execute(f"ALTER TABLE {shadow.t(table)} RENAME TO {self.t(table)}")
+        for built, index in zip(shadow.index_definitions(), self.index_definitions(), strict=True):
+            rename_index(tx, built, index)
 
     def head(self, tx: Tx) -> Head:
         row = tx.execute(

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 from urllib.parse import unquote, urlsplit
 
 Row = tuple[Any, ...]
@@ -39,6 +39,30 @@ def utc_text(value: datetime | str | None) -> str | None:
 
 def parse_utc(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class Index(NamedTuple):
+    """A secondary index of a view: its name, its table and what it covers (SQL)."""
+
+    name: str
+    table: str
+    covers: str  # "(columns)", or "(columns) WHERE ..." for a partial index
+
+    @property
+    def sql(self) -> str:
+        return f"{self.name} ON {self.table} {self.covers}"
+
+
+def rename_index(tx: Tx, built: Index, index: Index) -> None:
+    """Gives an index built on a rebuild's shadow table the name of the view's own, once
+    the table has taken the view's name. (Left under the shadow's name, the next start
+    made the view's indexes a second time: every write then kept both.) SQLite cannot
+    rename an index: it is made again."""
+    if tx.dialect == "postgres":
+        tx.execute(f"ALTER INDEX IF EXISTS {built.name} RENAME TO {index.name}")
+    else:
+        tx.execute(f"DROP INDEX IF EXISTS {built.name}")
+    tx.execute(f"CREATE INDEX IF NOT EXISTS {index.sql}")
 
 
 class Tx:

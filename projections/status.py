@@ -25,7 +25,7 @@ from domain.case_memory import CaseImage, image_of, restore
 from domain.events import CaseEvent, all_case_events
 from domain.notifications import ItemChange, item_changes
 from domain.records import TaskRecord
-from projections.db import Database, Tx, utc_text
+from projections.db import Database, Index, Tx, rename_index, utc_text
 from projections.runner import EventRecord, Projection
 from projections.status_rows import (
     CASE_COLUMNS,
@@ -236,14 +236,21 @@ class StatusProjection:
         for table, columns in self.schema.items():
             columns = columns.replace("{serial}", SERIAL[tx.dialect])
             tx.execute(f"CREATE TABLE IF NOT EXISTS {self.t(table)} {columns}")
-            for i, cols in enumerate(self.indexes.get(table, [])):
-                tx.execute(
-                    f"CREATE INDEX IF NOT EXISTS ix_{self.t(table)}_{i} ON {self.t(table)} ({cols})"
-                )
-        for name, (table, index) in self.partial_indexes.items():
-            tx.execute(
-                f"CREATE INDEX IF NOT EXISTS ix_{self.t(table)}_{name} ON {self.t(table)} {index}"
-            )
+        for index in self.index_definitions():
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {index.sql}")
+
+    def index_definitions(self) -> list[Index]:
+        """The view's secondary indexes, named after its tables (a shadow's after its own)."""
+        found = [
+            Index(f"ix_{self.t(table)}_{i}", self.t(table), f"({cols})")
+            for table in self.schema
+            for i, cols in enumerate(self.indexes.get(table, []))
+        ]
+        found += [
+            Index(f"ix_{self.t(table)}_{name}", self.t(table), index)
+            for name, (table, index) in self.partial_indexes.items()
+        ]
+        return found
 
     def drop(self, tx: Tx) -> None:
         for table in self.tables:
@@ -253,6 +260,8 @@ class StatusProjection:
         assert isinstance(shadow, type(self))
         for table in self.tables:
             tx.execute(f"ALTER TABLE {shadow.t(table)} RENAME TO {self.t(table)}")
+        for built, index in zip(shadow.index_definitions(), self.index_definitions(), strict=True):
+            rename_index(tx, built, index)
         self.forget()
 
     def digest(self, db: Database) -> str:
