@@ -8,7 +8,8 @@ import gc
 # CPython collects its youngest generation every 700 container allocations. A projection
 # allocates a few per event and keeps the batch (and its cache of cases) alive meanwhile,
 # so each young collection traversed thousands of survivors: at city scale collecting
-# took a fifth of the status processes' CPU (docs/benchmarks.md, "Garbage collection").
+# took a fifth of the status processes' CPU (docs/benchmarks.md, "What the watcher cost,
+# the collector, and a paced feed").
 # Cycles are still collected, less often.
 THRESHOLDS = (50_000, 20, 100)
 
