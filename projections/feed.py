@@ -158,12 +158,16 @@ def read_backlog(
     try:
         while unfinished := [tp for tp in partitions if at[tp.partition] < ends[tp.partition]]:
             held = pacer.held_back(tp.partition for tp in unfinished)
-            if [tp for tp in unfinished if tp.partition not in held] != reading:
+            wanted = [tp for tp in unfinished if tp.partition not in held]
+            if wanted != reading:
                 # Held back by leaving the assignment: kafka-python 3.0.12 can keep a paused
-                # partition's fetched records and never hand them over after resume.
-                reading = [tp for tp in unfinished if tp.partition not in held]
+                # partition's fetched records and never hand them over after resume. A
+                # partition still assigned keeps its position and what was fetched for it;
+                # one assigned again starts where its reading stood.
+                back = [tp for tp in wanted if tp not in reading]
+                reading = wanted
                 consumer.assign(reading)
-                for tp in reading:
+                for tp in back:
                     consumer.seek(tp, at[tp.partition])
             frame: list[FeedRecord] = []
             for tp, records in consumer.poll(timeout_ms=500).items():
