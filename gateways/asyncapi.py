@@ -207,7 +207,16 @@ def document(
     )
     messages["RelayPosition"] = _message(
         "RelayPosition",
-        {"type": "object", "properties": {"position": {"type": "integer"}}},
+        {
+            "type": "object",
+            "properties": {
+                "position": {"type": "integer"},
+                "relay": {
+                    "type": ["string", "null"],
+                    "description": "the transactional id of the relay that committed it",
+                },
+            },
+        },
         "The relay's committed position (compacted)",
     )
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import orjson
 from eventsourcing.persistence import Notification
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 from prometheus_client import Counter, Gauge
 
@@ -32,6 +30,13 @@ from gateways.envelope import wrap_state
 from gateways.kafka_access import Kafka, access
 from gateways.orders import OrderMessage, order_envelope
 from gateways.relay_lock import relay_lock
+from gateways.relay_position import (
+    POSITION_KEY,
+    RelayPosition,
+    fence,
+    read_committed_position,
+    read_relay_position,
+)
 from gateways.signing import SigningKey, development_key
 from gateways.topics import Topics, ensure_topics
 from projections.workers import Beacon, describe, is_transient
@@ -63,7 +68,6 @@ def relay_metrics() -> RelayMetrics:
     )
 
 
-POSITION_KEY = b"relay-position"
 ORDER_EVENTS = ("UtilityOrderIssued", "UtilityOrderCancelled")
 
 
@@ -131,6 +135,7 @@ class EventRelay:
                 "this one stands by and takes over when it stops"
             )
         ensure_topics(self.bootstrap, self.topics.all())
+        self._fence_previous_relay()
         self._producer = KafkaProducer(
             **access(self.bootstrap).options(),
             transactional_id=self.transactional_id,
@@ -151,8 +156,25 @@ class EventRelay:
                 "belong to another event store. Give each deployment its own "
                 "LIANDONG_TOPIC_PREFIX (and LIANDONG_RELAY_TRANSACTIONAL_ID)."
             )
+        self._claim(self._producer)
         self.metrics.published.set(self.position)
         log.info("relay %s resumes after position %d", self.transactional_id, self.position)
+
+    def _fence_previous_relay(self) -> None:
+        """A relay with another transactional id may have died in a transaction: fence it,
+        so the broker aborts that transaction now rather than when it times out."""
+        previous = read_relay_position(self.bootstrap, self.topics).relay
+        if previous is None or previous == self.transactional_id:
+            return  # our own init_transactions fences our own id
+        try:
+            fence(self.bootstrap, previous)
+        except Exception as exc:  # e.g. ACLs that grant this relay only its own id
+            log.warning(
+                "could not fence the previous relay %s (%s): a transaction it left open "
+                "holds back read_committed readers until the broker times it out",
+                previous,
+                describe(exc),
+            )
 
     def close(self) -> None:
         if self._producer is not None:
@@ -235,13 +257,39 @@ class EventRelay:
                 sent += self._publish(producer, notification, previous)
                 previous = notification.id
             last = notifications[-1].id
-            sent.append(
-                producer.send(
-                    self.topics.relay_position.name,
-                    key=POSITION_KEY,
-                    value=orjson.dumps({"position": last}),
-                )
-            )
+            sent.append(self._send_position(producer, last))
+        except BaseException:
+            self._abort(producer)
+            raise
+        self._commit(producer, sent)
+        self.position = last
+        self.metrics.published.set(last)
+        self.metrics.lag.set(max(stored - last, 0))
+        self.metrics.relayed.inc(len(notifications))
+        return len(notifications)
+
+    def _claim(self, producer: KafkaProducer) -> None:
+        """Commits the position as it stands under this relay's id, before any batch: if
+        this relay dies in its first batch, the next one still learns whom to fence."""
+        producer.begin_transaction()
+        try:
+            sent = [self._send_position(producer, self.position)]
+        except BaseException:
+            self._abort(producer)
+            raise
+        self._commit(producer, sent)
+
+    def _send_position(self, producer: KafkaProducer, position: int) -> Any:
+        """The transaction's last record: how far it publishes, and which relay wrote it
+        (the next relay fences that id if it is not its own)."""
+        record = RelayPosition(position, self.transactional_id)
+        return producer.send(
+            self.topics.relay_position.name, key=POSITION_KEY, value=record.encode()
+        )
+
+    def _commit(self, producer: KafkaProducer, sent: list[Any]) -> None:
+        """Commits the open transaction once every send in it is written."""
+        try:
             # Every send must have been written before the commit: kafka-python can drop a
             # failed batch, bump its epoch and go on, and committing then would publish the
             # position without the events it covers (events lost for good).
@@ -255,11 +303,6 @@ class EventRelay:
         # producer: its init_transactions waits for this transaction to end either way,
         # then the committed position says whether the batch is published.
         finished(producer, producer._transaction_manager.begin_commit(), "commit")
-        self.position = last
-        self.metrics.published.set(last)
-        self.metrics.lag.set(max(stored - last, 0))
-        self.metrics.relayed.inc(len(notifications))
-        return len(notifications)
 
     @staticmethod
     def _abort(producer: KafkaProducer) -> None:
@@ -320,30 +363,3 @@ def finished(producer: KafkaProducer, result: Any, what: str) -> None:
         raise KafkaTimeoutError(
             f"the relay's transaction {what} was not confirmed within {TRANSACTION_WAIT_SECONDS} s"
         )
-
-
-def read_committed_position(bootstrap: Kafka, topics: Topics, timeout_s: float = 30.0) -> int:
-    """The last position a relay committed (0 when none), read with read_committed."""
-    consumer = KafkaConsumer(
-        **access(bootstrap).options(),
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        group_id=None,
-        client_id="liandong-relay-position",
-    )
-    try:
-        partition = TopicPartition(topics.relay_position.name, 0)
-        consumer.assign([partition])
-        consumer.seek_to_beginning(partition)
-        end = consumer.end_offsets([partition])[partition]
-        position = 0
-        deadline = time.monotonic() + timeout_s
-        while consumer.position(partition) < end:
-            if time.monotonic() > deadline:
-                raise TimeoutError("could not read the relay position topic to its end")
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    position = int(orjson.loads(record.value)["position"])
-        return position
-    finally:
-        consumer.close()

@@ -40,7 +40,7 @@ from api.settings import store_env
 from domain.application import Liandong
 from domain.uscc import with_check_character
 from gateways.orders import Receipt, receipt_envelope
-from gateways.relay import read_committed_position
+from gateways.relay_position import read_committed_position
 from gateways.signing import development_key
 from gateways.topics import Topics, ensure_topics
 from projections.audit import AuditProjection

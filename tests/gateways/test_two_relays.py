@@ -11,13 +11,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 
 from api.settings import store_env
 from domain import commands as c
 from domain.application import Liandong
-from gateways.relay import EventRelay, read_committed_position
+from gateways.relay import EventRelay
+from gateways.relay_position import POSITION_KEY, RelayPosition, read_committed_position
 from gateways.topics import Topics
 from tests.domain.scenario import TOWN, Scenario
 from tests.gateways.conftest import SIGNING_KEY
@@ -119,6 +120,69 @@ def test_a_second_relay_stands_by_and_nothing_is_lost_or_duplicated(
     assert not duplicated, f"{len(duplicated)} events published twice"
     assert len(ids) == stored, f"{stored} stored, {len(ids)} published"
     app.close()
+
+
+def test_a_standby_with_another_id_fences_a_relay_that_died_in_a_transaction(
+    kafka_bootstrap: str, topics: Topics, tmp_path: Path
+) -> None:
+    """A relay killed between its sends and its commit leaves a transaction open, and
+    `read_committed` readers stop at its first record until it ends. A standby with
+    another transactional id cannot fence it by starting; it must fence the dead relay's
+    id, or every reader (and the standby's own position) waits for the broker's timeout,
+    here made 15 minutes as a broker may allow."""
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    base = {
+        "LIANDONG_EVENT_STORE": url,
+        "LIANDONG_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "LIANDONG_TOPIC_PREFIX": topics.prefix,
+    }
+    app = Liandong(env=store_env(url))
+    s = Scenario(app)
+    s.clock.now = app.clock()
+    s.classify(s.list(serial=1), "rectify")
+    log_a, log_b = tmp_path / "relay-a.log", tmp_path / "relay-b.log"
+    first = start_relay({**base, "LIANDONG_RELAY_TRANSACTIONAL_ID": "relay-a"}, log_a)
+    wait_for(
+        lambda: read_committed_position(kafka_bootstrap, topics) == app.event_count(),
+        "the first relay published the first events",
+    )
+    first.kill()
+    first.wait()
+    # What the killed relay left: a transaction on every partition and on the position
+    # topic, written and never committed (its producer takes relay-a's epoch).
+    dead = KafkaProducer(
+        bootstrap_servers=kafka_bootstrap,
+        transactional_id="relay-a",
+        enable_idempotence=True,
+        acks="all",
+        transaction_timeout_ms=900_000,
+    )
+    dead.init_transactions()
+    dead.begin_transaction()
+    for partition in range(topics.events.partitions):
+        dead.send(
+            topics.events.name, b"never", partition=partition, headers=[("ce_id", b"left open")]
+        )
+    dead.send(topics.relay_position.name, RelayPosition(10**9, "relay-a").encode(), POSITION_KEY)
+    dead.flush()
+    second = start_relay({**base, "LIANDONG_RELAY_TRANSACTIONAL_ID": "relay-b"}, log_b)
+    try:
+        for serial in range(2, 12):
+            s.classify(s.list(serial=serial), "rectify")
+        stored = app.event_count()
+        wait_for(
+            lambda: read_committed_position(kafka_bootstrap, topics) == stored,
+            "the standby published everything, and readers see it",
+        )
+        ids = committed_events(kafka_bootstrap, topics.events.name)
+        assert b"left open" not in ids, "the dead relay's transaction was committed"
+        assert len(ids) == len(set(ids)) == stored
+        assert "fenced the previous relay relay-a" in log_b.read_text()
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+        dead.close(timeout=0)
+        app.close()
 
 
 def test_a_batch_the_broker_refuses_is_not_committed_and_is_published_later(
