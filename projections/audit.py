@@ -161,8 +161,6 @@ class AuditProjection:
             # b-tree fewer to write per entry than a BIGINT key.
             key = "INTEGER" if tx.dialect == "sqlite" else "BIGINT"
             tx.execute(f"CREATE TABLE IF NOT EXISTS {self.t(table)} {columns.format(key=key)}")
-        for index in self.index_definitions():
-            tx.execute(f"CREATE INDEX IF NOT EXISTS {index.sql}")
 
     def index_definitions(self) -> list[Index]:
         entries = self.t("entries")

@@ -53,6 +53,24 @@ class Index(NamedTuple):
         return f"{self.name} ON {self.table} {self.covers}"
 
 
+def create_indexes(tx: Tx, indexes: Sequence[Index]) -> None:
+    """Makes each index that is missing (an index that exists is left as it is)."""
+    if tx.dialect == "postgres":
+        # Sorting a large table's keys in memory rather than in temporary files.
+        tx.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for index in indexes:
+        tx.execute(f"CREATE INDEX IF NOT EXISTS {index.sql}")
+
+
+def index_names(db: Database) -> set[str]:
+    """The names of the indexes in the view store (its schema, on PostgreSQL)."""
+    if db.dialect == "sqlite":
+        rows = db.query("SELECT name FROM sqlite_master WHERE type = 'index'")
+    else:
+        rows = db.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+    return {str(name) for (name,) in rows}
+
+
 def rename_index(tx: Tx, built: Index, index: Index) -> None:
     """Gives an index built on a rebuild's shadow table the name of the view's own, once
     the table has taken the view's name. (Left under the shadow's name, the next start

@@ -236,8 +236,6 @@ class StatusProjection:
         for table, columns in self.schema.items():
             columns = columns.replace("{serial}", SERIAL[tx.dialect])
             tx.execute(f"CREATE TABLE IF NOT EXISTS {self.t(table)} {columns}")
-        for index in self.index_definitions():
-            tx.execute(f"CREATE INDEX IF NOT EXISTS {index.sql}")
 
     def index_definitions(self) -> list[Index]:
         """The view's secondary indexes, named after its tables (a shadow's after its own)."""
