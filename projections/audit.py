@@ -213,11 +213,7 @@ class AuditProjection:
             if offsets:
                 consumed[partition] = offsets[0]
         if rows:
-            tx.executemany(
-                f"INSERT INTO {self.t('entries')} VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            tx.insert_rows(self.t("entries"), ENTRY_COLUMN_NAMES, rows)
             tx.execute(
                 f"INSERT INTO {self.t('head')} VALUES (1, ?, ?, ?) ON CONFLICT (id) "
                 "DO UPDATE SET seq = excluded.seq, position = excluded.position, "
@@ -235,6 +231,9 @@ ENTRY_COLUMNS = (
     "seq, position, event_id, case_id, event_type, action, unit, person, at, "
     "legal_basis, document_number, evidence, note, payload, prev_hash, entry_hash"
 )
+
+
+ENTRY_COLUMN_NAMES = tuple(name.strip() for name in ENTRY_COLUMNS.split(","))
 
 
 def row_to_entry(row: tuple[Any, ...]) -> dict[str, Any]:

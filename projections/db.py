@@ -83,6 +83,11 @@ def rename_index(tx: Tx, built: Index, index: Index) -> None:
     tx.execute(f"CREATE INDEX IF NOT EXISTS {index.sql}")
 
 
+# From this many rows a write goes by COPY on PostgreSQL: below, the statements COPY
+# needs around it (a temporary table for an upsert) cost more than they save.
+COPY_FROM_ROWS = 100
+
+
 class Tx:
     """The cursor of one transaction; `?` placeholders work on both databases."""
 
@@ -97,6 +102,50 @@ class Tx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._cursor.executemany(_pg(sql) if self._pg else sql, [tuple(r) for r in rows])
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Appends rows to `table`. PostgreSQL takes a batch of them by COPY: measured
+        here against an INSERT a row, 1.4 instead of 7.7 µs a row in this process and
+        3.7 instead of 8.4 µs in the server (docs/benchmarks.md, "COPY")."""
+        names = ", ".join(columns)
+        if self._pg and len(rows) >= COPY_FROM_ROWS:
+            with self._cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        elif rows:
+            marks = ", ".join("?" for _ in columns)
+            self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+    def upsert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Inserts rows, each replacing the row of `table` with its key (a key at most
+        once in `rows`). PostgreSQL takes a batch by COPY into a temporary table, then
+        one INSERT ... SELECT; a few rows (a live batch) go as they always did."""
+        names = ", ".join(columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        on_conflict = f"ON CONFLICT ({', '.join(keys)}) DO " + (
+            f"UPDATE SET {updates}" if updates else "NOTHING"
+        )
+        if self._pg and len(rows) >= COPY_FROM_ROWS:
+            staged = f"staged_{table}"
+            self.execute(
+                f"CREATE TEMPORARY TABLE {staged} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            self.insert_rows(staged, columns, rows)
+            self.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged} {on_conflict}"
+            )
+            self.execute(f"DROP TABLE {staged}")  # a second batch in this transaction
+        elif rows:
+            marks = ", ".join("?" for _ in columns)
+            self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {on_conflict}", rows)
 
     def fetchone(self) -> Row | None:
         row = self._cursor.fetchone()

@@ -167,6 +167,7 @@ NOT_CASE_EVENTS = frozenset(
 )
 EVENT_CLASSES: dict[str, type[CaseEvent]] = {cls.__name__: cls for cls in all_case_events()}
 CACHE_SIZE = 20_000
+CHANGE_COLUMNS = ("unit", "case_id", "task_id", "change", "kind", "at")
 # The columns each of a case's tables is written with.
 UPSERT_COLUMNS: dict[str, tuple[str, ...]] = {
     "cases": (*CASE_COLUMNS, "image"),
@@ -296,13 +297,10 @@ class StatusProjection:
                 if working.changed:
                     self._write(case_id, working, rows)
             for table, table_rows in rows.items():
-                tx.executemany(self._upsert_sql(table), table_rows)
-            if self._changes:
-                tx.executemany(
-                    f"INSERT INTO {self.t('changes')} (unit, case_id, task_id, change, kind, "
-                    "at) VALUES (?, ?, ?, ?, ?, ?)",
-                    self._changes,
+                tx.upsert_rows(
+                    self.t(table), self.upsert_columns[table], self.keys[table], table_rows
                 )
+            tx.insert_rows(self.t("changes"), CHANGE_COLUMNS, self._changes)
             if self._told_in_batch:
                 tx.execute(
                     f"DELETE FROM {self.t('changes')} WHERE seq < "
@@ -431,16 +429,6 @@ class StatusProjection:
                 if before.get(key) is not record:  # records are frozen: replaced when changed
                     rows.setdefault(table, []).append(row_of(case_id, record))  # type: ignore[operator]
         working.written = now
-
-    def _upsert_sql(self, table: str) -> str:
-        columns = self.upsert_columns[table]
-        keys = self.keys[table]
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-        return (
-            f"INSERT INTO {self.t(table)} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-        )
 
     def _patrol(self, tx: Tx, event: EventRecord) -> None:
         d = event.data
