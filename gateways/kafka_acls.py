@@ -26,7 +26,7 @@ from kafka.admin import (
 
 from domain.values import Utility
 from gateways.kafka_access import Kafka, access
-from gateways.topics import RECEIPTS_GROUP, Topics
+from gateways.topics import Topics
 
 ROLES = ("relay", "projections", "receipts", *(u.value for u in Utility))
 
@@ -75,7 +75,9 @@ def grants(topics: Topics, transactional_id: str) -> dict[str, list[Grant]]:
             Grant(TOPIC, every_topic, (D,), prefixed=True),
             Grant(TOPIC, topics.receipts.name, (R,)),
             Grant(TOPIC, topics.dead_letters.name, (W,)),
-            Grant(GROUP, RECEIPTS_GROUP, (R,), prefixed=True),
+            # Its deployment's group only: a prefix would let it join every deployment's
+            # `liandong-receipts-<prefix>` on a shared broker.
+            Grant(GROUP, topics.receipts_group, (R,)),
             cluster,
         ],
     }

@@ -46,6 +46,15 @@ def test_the_receipts_role_may_join_its_deployments_receipts_group(prefix: str) 
     assert not may_join(topics, "projections", topics.receipts_group)
 
 
+@pytest.mark.parametrize("prefix", ["liandong", "jiangjin"])
+def test_the_receipts_role_may_not_join_another_deployments_receipts_group(prefix: str) -> None:
+    """On a broker shared by two deployments, one's receipts gateway cannot read the
+    other's group's offsets or take its partitions by joining it."""
+    assert not may_join(
+        Topics(prefix=prefix), "receipts", Topics(prefix="yongchuan").receipts_group
+    )
+
+
 RUNNERS = [
     (projection, in_group)
     for projection in (StatusProjection(), AuditProjection(), NotifyProjection())

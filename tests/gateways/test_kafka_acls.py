@@ -137,7 +137,7 @@ def test_every_role_runs_its_part_of_an_order_round_trip_under_acls(
     s = Scenario(app, clock)
     stop = threading.Event()
     relay = EventRelay(app, as_("relay"), topics, transactional_id=TRANSACTIONAL_ID)
-    receipts = ReceiptGateway(app, as_("receipts"), topics, group_id="liandong-receipts-acl")
+    receipts = ReceiptGateway(app, as_("receipts"), topics)
     workers = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in (relay, receipts)]
     for worker in workers:
         worker.start()
