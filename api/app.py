@@ -67,6 +67,9 @@ def create_app(services: Services | None = None) -> FastAPI:
         version="1.0.0",
         lifespan=lifespan,
         dependencies=[Depends(query_at_the_edge)],
+        # Liandong's metrics are Prometheus (`/metrics`); it configures no OpenTelemetry
+        # provider, and FastAPI would otherwise look for one on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     middleware.install(
