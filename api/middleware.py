@@ -15,6 +15,7 @@ from starlette._utils import get_route_path
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.direct_commands import DirectCommands
 from api.errors import PROBLEM_JSON, TYPE_BASE
 
 access_log = logging.getLogger("liandong.access")
@@ -278,6 +279,7 @@ async def _refuse(
 def install(
     app: FastAPI, *, body_limit: int, read_timeout: float, streamed: dict[str, int] | None = None
 ) -> None:
+    app.add_middleware(DirectCommands)  # innermost: it reads the body BodyGuard holds
     app.add_middleware(RequestContext)
     app.add_middleware(
         BodyGuard, limit=body_limit, read_timeout=read_timeout, streamed=streamed or {}

@@ -7,6 +7,8 @@ No `from __future__ import annotations` here: the generated endpoints' annotatio
 must be real classes for FastAPI to read them.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ActorDep, ServicesDep
-from api.errors import PROBLEM_RESPONSES
+from api.errors import PROBLEM_RESPONSES, ApiError
 from api.idempotency import Stored
 from domain import commands as c
 from domain.application import RequestKey
@@ -73,11 +75,22 @@ def execute(
     """Carries out one command. With `wait`, waits for the view that shows what it acted
     on: a case's status, a patrol's row; what is read from the event store itself (the
     四山 control areas) is visible at once."""
-    fingerprint = services.idempotency.fingerprint(
-        request.method, request.url.path, command.model_dump_json().encode()
-    )
-    request_key = RequestKey(key, fingerprint, status) if key else None
+    if len(request.headers.getlist("idempotency-key")) > 1:
+        # Which one would count? Neither: a retry must be recognisable by its one key.
+        raise ApiError(
+            400,
+            "ambiguous_idempotency_key",
+            "send one Idempotency-Key header, not several",
+            "只能发送一个 Idempotency-Key 请求头",
+            field="Idempotency-Key",
+            rule="one Idempotency-Key per request",
+        )
+    request_key = None
     if key:
+        fingerprint = services.idempotency.fingerprint(
+            request.method, request.url.path, command.model_dump_json().encode()
+        )
+        request_key = RequestKey(key, fingerprint, status)
         stored = services.idempotency.begin(
             actor.unit, key, fingerprint, recover=lambda: recorded(services, actor.unit, key)
         )
@@ -152,8 +165,32 @@ def recorded(services: Any, unit: str, key: str) -> Stored | None:
     return Stored(handled.status, body.model_dump(mode="json"), handled.fingerprint)
 
 
+ORDER_NO = r"^O[0-9]{1,9}$"
+
+
+@dataclass(frozen=True)
+class CommandRoute:
+    """One command's endpoint, as `api.direct_commands` answers it too: how the command
+    is made from the path's parameters and the body, in one place for both."""
+
+    path: str
+    command: type[c.Command]
+    body_model: type[BaseModel]
+    make: Callable[[dict[str, Any], BaseModel], c.Command]
+    status: int
+
+
+COMMAND_ROUTES: list[CommandRoute] = []
+
+
 def _register(
-    command: type[c.Command], endpoint: Any, body_model: type[BaseModel], path: str, **route: Any
+    command: type[c.Command],
+    endpoint: Any,
+    body_model: type[BaseModel],
+    path: str,
+    make: Callable[[dict[str, Any], BaseModel], c.Command],
+    status: int = 200,
+    **route: Any,
 ) -> None:
     """Adds a generated endpoint, its body annotated with the command's own body model."""
     endpoint.__annotations__["body"] = body_model
@@ -164,11 +201,16 @@ def _register(
         methods=["POST"],
         response_model=CommandResponse,
         name=command.__name__,
+        status_code=status,
         **route,
     )
+    COMMAND_ROUTES.append(CommandRoute(path, command, body_model, make, status))
 
 
 def _case_endpoint(command: type[c.CaseCommand]) -> None:
+    def make(params: dict[str, Any], body: BaseModel) -> c.Command:
+        return command.model_validate({"case_id": params["case_id"], **body.model_dump()})
+
     async def endpoint(
         case_id: UUID,
         body: Any,
@@ -178,7 +220,7 @@ def _case_endpoint(command: type[c.CaseCommand]) -> None:
         key: IdempotencyKey = None,
         wait: Wait = False,
     ) -> Any:
-        cmd = command.model_validate({"case_id": case_id, **body.model_dump()})
+        cmd = make({"case_id": case_id}, body)
         return await run_in_threadpool(execute, request, services, actor, cmd, key, wait)
 
     _register(
@@ -186,6 +228,7 @@ def _case_endpoint(command: type[c.CaseCommand]) -> None:
         endpoint,
         body_of(command, {"case_id"}),
         f"/cases/{{case_id}}/{command.slug}",
+        make,
         tags=["commands"],
         description=f"Action `{command.action.value}`. Refused with 403 unless the unit "
         "may post it (DOMAIN.md section 3), in its own territory for towns.",
@@ -195,9 +238,13 @@ def _case_endpoint(command: type[c.CaseCommand]) -> None:
 def _order_endpoint(command: type[c.OrderCommand]) -> None:
     verb = command.slug
 
+    def make(params: dict[str, Any], body: BaseModel) -> c.Command:
+        order_id = f"{params['case_id']}/{params['order_no']}"
+        return command.model_validate({"order_id": order_id, **body.model_dump()})
+
     async def endpoint(
         case_id: UUID,
-        order_no: Annotated[str, Path(pattern=r"^O[0-9]{1,9}$")],
+        order_no: Annotated[str, Path(pattern=ORDER_NO)],
         body: Any,
         request: Request,
         actor: ActorDep,
@@ -205,7 +252,7 @@ def _order_endpoint(command: type[c.OrderCommand]) -> None:
         key: IdempotencyKey = None,
         wait: Wait = False,
     ) -> Any:
-        cmd = command.model_validate({"order_id": f"{case_id}/{order_no}", **body.model_dump()})
+        cmd = make({"case_id": case_id, "order_no": order_no}, body)
         return await run_in_threadpool(execute, request, services, actor, cmd, key, wait)
 
     _register(
@@ -213,12 +260,16 @@ def _order_endpoint(command: type[c.OrderCommand]) -> None:
         endpoint,
         body_of(command, {"order_id"}),
         f"/orders/{{case_id}}/{{order_no}}/{verb}",
+        make,
         tags=["utility orders"],
         summary=f"{verb} a utility order (rule 5: by the utility addressed, exactly once)",
     )
 
 
 def _creating_endpoint(command: type[c.Command], path: str, tag: str) -> None:
+    def make(params: dict[str, Any], body: BaseModel) -> c.Command:
+        return command.model_validate(body.model_dump())
+
     async def endpoint(
         body: Any,
         request: Request,
@@ -227,12 +278,12 @@ def _creating_endpoint(command: type[c.Command], path: str, tag: str) -> None:
         key: IdempotencyKey = None,
         wait: Wait = False,
     ) -> Any:
-        cmd = command.model_validate(body.model_dump())
+        cmd = make({}, body)
         return await run_in_threadpool(
             execute, request, services, actor, cmd, key, wait, status=201
         )
 
-    _register(command, endpoint, body_of(command, set()), path, tags=[tag], status_code=201)
+    _register(command, endpoint, body_of(command, set()), path, make, 201, tags=[tag])
 
 
 _creating_endpoint(c.ListEnterprise, "/cases", "commands")

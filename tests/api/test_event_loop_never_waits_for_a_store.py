@@ -65,10 +65,12 @@ class LockedViews:
         )
 
 
-@pytest.fixture
-def locked(tmp_path: Path) -> Iterator[LockedViews]:
-    """An API whose view store another process holds the write lock of."""
-    services = bootstrap(memory_settings(tmp_path))
+@pytest.fixture(params=["memory", "sqlite"])
+def locked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LockedViews]:
+    """An API whose view store another process holds the write lock of; its events in
+    memory, or in an SQLite file (where commands have one thread of their own)."""
+    events = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'ev.sqlite'}"
+    services = bootstrap(memory_settings(tmp_path, event_store=events))
     key = services.keys.issue("ecology", "test").key
     case = services.app.handle(
         Actor(unit="town:degan"), c.ListEnterprise(name="某厂", address="德感", town="town:degan")
@@ -87,6 +89,19 @@ def client_of(services: Services) -> httpx.AsyncClient:
     )
 
 
+def claims_observed(locked: LockedViews) -> threading.Event:
+    """Set once a command begins to claim its Idempotency-Key (and so waits for the lock)."""
+    claiming = threading.Event()
+    claim = locked.services.idempotency.begin
+
+    def observed_claim(*args: Any, **kwargs: Any) -> Any:
+        claiming.set()
+        return claim(*args, **kwargs)
+
+    locked.services.idempotency.begin = observed_claim  # type: ignore[method-assign]
+    return claiming
+
+
 def test_a_key_is_looked_up_without_waiting_for_a_view_writer(locked: LockedViews) -> None:
     async def command() -> tuple[httpx.Response, bool]:
         async with client_of(locked.services) as client:
@@ -103,14 +118,7 @@ def test_a_request_waiting_for_the_locked_view_store_does_not_stall_the_others(
     locked: LockedViews,
 ) -> None:
     """A command with an Idempotency-Key claims it in the view store, so it waits."""
-    claiming = threading.Event()
-    claim = locked.services.idempotency.begin
-
-    def observed_claim(*args: Any, **kwargs: Any) -> Any:
-        claiming.set()
-        return claim(*args, **kwargs)
-
-    locked.services.idempotency.begin = observed_claim  # type: ignore[method-assign]
+    claiming = claims_observed(locked)
 
     async def both() -> tuple[httpx.Response, httpx.Response, bool]:
         async with client_of(locked.services) as client:
@@ -131,3 +139,27 @@ def test_a_request_waiting_for_the_locked_view_store_does_not_stall_the_others(
     assert command.status_code == 200, command.text
     assert locked.holder.stdout is not None
     assert locked.holder.stdout.readline().strip() == "released"
+
+
+def test_a_command_waiting_for_the_locked_view_store_does_not_hold_up_other_commands(
+    locked: LockedViews,
+) -> None:
+    """On SQLite, commands that touch only the event store share one thread; a command
+    that claims its Idempotency-Key in the locked view store must wait elsewhere."""
+    claiming = claims_observed(locked)
+
+    async def both() -> tuple[httpx.Response, httpx.Response, bool]:
+        async with client_of(locked.services) as client:
+            keyed = asyncio.create_task(locked.post(client, **{"Idempotency-Key": "k-2"}))
+            while not claiming.is_set():
+                await asyncio.sleep(0.01)
+            plain = await locked.post(client)
+            answered_meanwhile = locked.still_held and not keyed.done()
+            locked.release()
+            return await keyed, plain, answered_meanwhile
+
+    keyed, plain, answered_meanwhile = asyncio.run(both())
+
+    assert plain.status_code == 200, plain.text
+    assert answered_meanwhile, "a plain command waited for another's view-store lock"
+    assert keyed.status_code == 200, keyed.text
