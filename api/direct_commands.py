@@ -85,9 +85,13 @@ class DirectCommands:
         if found is None:
             await self.app(scope, receive, send)
             return
-        # Inside BodyGuard: the whole body comes in one message.
+        # Inside BodyGuard: the whole body comes in one message. Anything else (a client
+        # gone, a body in parts) is passed on as it came.
         message = await receive()
         replay = _replay(message, receive)
+        if message["type"] != "http.request" or message.get("more_body", False):
+            await self.app(scope, replay, send)
+            return
         request = Request(scope, replay)
         target, values = found
         try:

@@ -5,6 +5,7 @@ in every app); these tests pin what it must never change."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any, cast
@@ -270,3 +271,37 @@ def test_the_direct_path_itself_answers_every_well_formed_command(both: Both) ->
         assert passed.status_code == 599
     assert alone.get(f"/cases/{case}").status_code == 599
     assert alone.post(f"/cases/{case}/unknown-verb", json=DENY).status_code == 599
+
+
+def test_a_body_in_parts_is_passed_on_as_it_came(both: Both) -> None:
+    """BodyGuard hands on one whole body. Should a first part reach the direct path, it
+    must not be read as the command, even where that part is JSON on its own."""
+    message = {"type": "http.request", "body": orjson.dumps(DENY), "more_body": True}
+    app = create_app(both.services)
+    case = both.case()
+    received: list[Any] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        received.append(await receive())
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def send(_: Any) -> None:
+        raise AssertionError("the direct path answered")
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"/cases/{case}/deny-approval",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), *_raw(both.auth())],
+        "app": app,
+    }
+    asyncio.run(DirectCommands(inner)(scope, receive, send))
+    assert received == [message]
+
+
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode(), v.encode()) for k, v in headers.items()]
