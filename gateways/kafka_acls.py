@@ -67,8 +67,9 @@ def grants(topics: Topics, transactional_id: str) -> dict[str, list[Grant]]:
         ],
         "projections": [
             Grant(TOPIC, topics.events.name, (R, D)),
-            Grant(GROUP, "liandong-projection-", (R,), prefixed=True),
-            # the groups of runners that share the partitions out (`--in-group`)
+            # Its deployment's projection groups (`<events topic>.projection-<view>`), and
+            # no other's: a prefix of every deployment's, `liandong-projection-`, let one
+            # deployment's runners commit into another's groups on a shared broker.
             Grant(GROUP, f"{topics.events.name}.projection-", (R,), prefixed=True),
         ],
         "receipts": [

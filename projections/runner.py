@@ -213,12 +213,9 @@ class ProjectionRunner:
         # From this many records behind, a catch-up reads through a feed process.
         self.feed_backlog = feed_backlog
         self.batch_records = max(1, batch_records)
-        # A group that shares out partitions is one deployment's (its topic's) alone.
-        self.group_id = group_id or (
-            f"{topic}.projection-{projection.name}"
-            if in_group
-            else f"liandong-projection-{projection.name}"
-        )
+        # The projection's group is one deployment's (its topic's) alone: the group that
+        # shares out partitions, or where one runner commits its offsets for lag tools.
+        self.group_id = group_id or f"{topic}.projection-{projection.name}"
         self._expected: dict[int, int] = {}  # per partition: the offset we last stored
         self._no_feed_until = 0.0  # monotonic time before which a live runner starts none
         # Called after a batch that applied anything commits (what follows the view in

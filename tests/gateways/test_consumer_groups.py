@@ -72,3 +72,21 @@ def test_the_projections_role_may_join_every_group_a_runner_uses(
     assert may_join(topics, "projections", runner.group_id)
     assert not may_join(topics, "receipts", runner.group_id)
     views.close()
+
+
+@pytest.mark.parametrize(("projection", "in_group"), RUNNERS)
+def test_the_projections_role_may_not_join_another_deployments_projection_groups(
+    projection: Projection, in_group: bool, tmp_path: Path
+) -> None:
+    """On a broker shared by two deployments, one's runners cannot commit into, or take
+    partitions from, the other's groups; the names once shared by every deployment
+    (`liandong-projection-<view>`) are nobody's now."""
+    views = Database(f"sqlite:///{tmp_path / 'views.sqlite'}")
+    others = ProjectionRunner(
+        projection, views, NOWHERE, Topics(prefix="yongchuan").events.name, in_group=in_group
+    )
+    for prefix in ("liandong", "jiangjin"):
+        topics = Topics(prefix=prefix)
+        assert not may_join(topics, "projections", others.group_id)
+        assert not may_join(topics, "projections", f"liandong-projection-{projection.name}")
+    views.close()

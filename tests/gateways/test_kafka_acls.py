@@ -175,7 +175,6 @@ def test_every_role_runs_its_part_of_an_order_round_trip_under_acls(
         views,
         as_("projections"),
         topics.events.name,
-        group_id="liandong-projection-status-acl",
     ).catch_up()
     shown = enterprise(views, str(case_id), datetime.now(tz=UTC))
     assert shown is not None
