@@ -34,12 +34,18 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import _bearer, authenticate, get_services, query_at_the_edge
-from api.routers.commands import COMMAND_ROUTES, ORDER_NO, CommandRoute, execute, router
+from api.routers.commands import (
+    COMMAND_ROUTES,
+    IDEMPOTENCY_KEY_MAX,
+    ORDER_NO,
+    CommandRoute,
+    execute,
+    router,
+)
 
 _UUID = TypeAdapter(UUID)
 _ORDER_NO = re.compile(ORDER_NO)
 _WAIT = {b"": False, b"wait=true": True, b"wait=false": False}
-_KEY_MAX = 200  # the Idempotency-Key header's max_length in api.routers.commands
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ class DirectCommands:
         wait = _WAIT.get(request.scope.get("query_string", b""))
         keys = request.headers.getlist("idempotency-key")
         key = keys[0] if len(keys) == 1 else None
-        if payload is None or wait is None or len(keys) > 1 or len(key or "") > _KEY_MAX:
+        if payload is None or wait is None or len(keys) > 1 or len(key or "") > IDEMPOTENCY_KEY_MAX:
             return False
         try:
             params = _path_params(target.params, values)

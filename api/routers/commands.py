@@ -28,11 +28,12 @@ from projections.queries import wait_for_case, wait_for_patrol
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
+IDEMPOTENCY_KEY_MAX = 200
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX,
         description="makes a retried POST return the original result and record nothing new",
     ),
 ]
