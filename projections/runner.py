@@ -150,6 +150,8 @@ def stored_offsets(tx: Tx, projection: str, topic: str) -> dict[int, int]:
 
 
 SETUP_LOCK = "liandong-projection-setup"
+# How long a runner waits for Kafka to take its offsets, which only lag tools read.
+GROUP_COMMIT_TIMEOUT_MS = 5_000
 
 
 def setup(db: Database, projection: Projection) -> None:
@@ -466,7 +468,10 @@ class ProjectionRunner:
                     TopicPartition(self.topic, p): OffsetAndMetadata(o, "", -1)
                     for p, o in offsets.items()
                     if p in mine
-                }
+                },
+                # Not kafka-python's default (the request timeout, 305 s): a coordinator
+                # that does not answer must not hold up the view, or a stop.
+                timeout_ms=GROUP_COMMIT_TIMEOUT_MS,
             )
         except Exception:  # informational only: the database holds positions
             log.debug("group offset commit failed", exc_info=True)
